@@ -1,0 +1,42 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test system-deps venv cluster-bin cluster screenshots bench lint
+
+system-deps:
+	@scripts/install-system-deps
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: system-deps venv
+	$(BIN)/ponyconsole demo
+
+test: system-deps venv cluster-bin
+	$(BIN)/ruff check .
+	$(BIN)/pytest -p no:cacheprovider
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+screenshots: system-deps venv
+	$(BIN)/python -m ponyconsole.ui.screenshots screenshots
+
+bench: system-deps venv
+	$(BIN)/python bench/run_all.py
+
+# Real Kubernetes control plane for tests (see cluster/README or the README's development section).
+cluster-bin:
+	@cluster/build
+
+cluster: cluster-bin venv
+	cluster/up

@@ -1,0 +1,1 @@
+"""Immutable domain models and pure rules. Imports nothing but the standard library."""

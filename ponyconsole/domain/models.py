@@ -1,0 +1,214 @@
+"""The immutable objects every backend speaks and every screen renders.
+
+Both backends (local and Kubernetes) produce exactly these, so the UI never
+needs to know which one it talks to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
+
+    @property
+    def retryable(self) -> bool:
+        return self in (JobState.FAILED, JobState.CANCELLED)
+
+    @property
+    def cancellable(self) -> bool:
+        return self in (JobState.QUEUED, JobState.RUNNING, JobState.INTERRUPTED)
+
+
+class ProgressState(StrEnum):
+    """What HandBrake says it is doing (its own JSON state names, lower-cased)."""
+
+    SCANNING = "scanning"
+    SEARCHING = "searching"
+    WORKING = "working"
+    PAUSED = "paused"
+    MUXING = "muxing"
+    WORKDONE = "workdone"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """One progress update of one HandBrake run.
+
+    ``percent`` is within the current pass (task); ``overall_percent`` spreads
+    the passes evenly across 0..100 so a 2-pass encode never jumps backwards.
+    """
+
+    state: ProgressState
+    pass_: int = 1
+    passes: int = 1
+    percent: float = 0.0
+    overall_percent: float = 0.0
+    fps: float | None = None
+    avg_fps: float | None = None
+    eta_seconds: int | None = None
+    message: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "state": self.state.value,
+            "pass": self.pass_,
+            "passes": self.passes,
+            "percent": round(self.percent, 2),
+            "overall_percent": round(self.overall_percent, 2),
+            "fps": self.fps,
+            "avg_fps": self.avg_fps,
+            "eta_seconds": self.eta_seconds,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One transcode of one title of one rip (in cluster mode: one rip's Job chain)."""
+
+    id: str
+    source: str
+    library: str
+    preset: str
+    state: JobState
+    title: int | None = None
+    output: str | None = None
+    node: str | None = None
+    progress: Progress | None = None
+    created_at: float = 0.0
+    started_at: float | None = None
+    finished_at: float | None = None
+    retries: int = 0
+    reason: str | None = None
+    stage: str = "transcode"
+    command: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.source.rstrip("/").rsplit("/", 1)[-1]
+
+    def elapsed(self, now: float) -> float | None:
+        if self.started_at is None:
+            return None
+        end = self.finished_at if self.finished_at is not None else now
+        return max(0.0, end - self.started_at)
+
+
+class PowerSource(StrEnum):
+    KASA = "kasa"
+    RAPL = "rapl"
+    ESTIMATE = "estimate"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeMetrics:
+    """Health figures of one pony at one instant (from psutil, locally or via its agent)."""
+
+    sampled_at: float
+    cpu_percent: float
+    per_core: tuple[float, ...] = ()
+    mem_used: int = 0
+    mem_total: int = 0
+    swap_used: int = 0
+    swap_total: int = 0
+    swap_in_per_s: float = 0.0
+    swap_out_per_s: float = 0.0
+    load: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    temperature_c: float | None = None
+    watts: float | None = None
+    power_source: PowerSource | None = None
+
+    @property
+    def mem_percent(self) -> float:
+        return 100.0 * self.mem_used / self.mem_total if self.mem_total else 0.0
+
+    @property
+    def swap_percent(self) -> float:
+        return 100.0 * self.swap_used / self.swap_total if self.swap_total else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A pony: what the scheduler knows of it, plus its latest metrics if any."""
+
+    name: str
+    ready: bool = True
+    cordoned: bool = False
+    pressures: tuple[str, ...] = ()
+    internal_ip: str | None = None
+    kubelet_version: str | None = None
+    created_at: float | None = None
+    is_master: bool = False
+    metrics: NodeMetrics | None = None
+    has_agent: bool = True
+
+
+class RipKind(StrEnum):
+    FILE = "file"
+    DVD = "dvd"
+    BLURAY = "bluray"
+    ISO = "iso"
+
+
+@dataclass(frozen=True, slots=True)
+class Title:
+    """One title of a rip, as `HandBrakeCLI --scan --json` reports it."""
+
+    index: int
+    duration_seconds: float
+    width: int = 0
+    height: int = 0
+    main_feature: bool = False
+    chapters: int = 0
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Disc:
+    """A rip in the inbox: a video file, a VIDEO_TS/BDMV folder or an ISO."""
+
+    path: str
+    library: str
+    kind: RipKind
+    size: int
+    copying: bool = False
+    titles: tuple[Title, ...] = field(default=())
+    scan_error: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.rstrip("/").rsplit("/", 1)[-1]
+
+    @property
+    def main_title(self) -> Title | None:
+        for title in self.titles:
+            if title.main_feature:
+                return title
+        return max(self.titles, key=lambda t: t.duration_seconds, default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class EnqueueRequest:
+    path: str
+    library: str
+    preset: str
+    title: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobDetail:
+    job: Job
+    log_tail: tuple[str, ...] = ()
