@@ -1,0 +1,53 @@
+"""The `ponyconsole` command: the console by default, and its helper subcommands.
+
+Each subcommand lives in its own module exposing ``add_arguments(parser)``
+and ``run(args) -> int``; this file only wires them together, importing each
+lazily so `ponyconsole parse-progress` never pays for Textual's import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> (module, one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "console": ("ponyconsole.ui.run_console", "open the console (the default)"),
+    "demo": ("ponyconsole.demo", "open the console in local mode with a small demo workload"),
+    "parse-progress": (
+        "ponyconsole.parse_progress",
+        "print captured HandBrake output as one JSON object per progress update",
+    ),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ponyconsole",
+        description="Control console of a home HandBrake transcoding cluster.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
+        sub_parser.set_defaults(module=module_name)
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:  # a subcommand still being built must not break the others
+            continue
+        module.add_arguments(sub_parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv.insert(0, "console")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    module = importlib.import_module(args.module)
+    return int(module.run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
