@@ -1,0 +1,298 @@
+"""LocalBackend: the Backend protocol for one machine that is its own (only) pony.
+
+All blocking work (SQLite, stat, HandBrake scans, psutil) runs in threads;
+``snapshot()`` only reads an in-memory view that every change updates.
+
+Stopping: ``stop()`` kills a running HandBrake (its whole process group) and
+marks the job INTERRUPTED, which is runnable, so the next ``start()`` encodes
+it again from the beginning. A console that dies without ``stop()`` (kill -9,
+power cut) gets the same treatment from the recovery in ``start()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+from ponyconsole.backends.local.inbox import Inbox
+from ponyconsole.backends.local.metrics import MetricsSampler
+from ponyconsole.backends.local.processes import kill_group, process_alive
+from ponyconsole.backends.local.queue import JobQueue, QueuedJob, job_id_for
+from ponyconsole.backends.local.runner import Runner, output_name
+from ponyconsole.backends.local.scanner import ScanCache, list_presets
+from ponyconsole.backends.local.settings import LocalSettings
+from ponyconsole.backends.protocol import (
+    BackendError,
+    BackendEvent,
+    JobChanged,
+    NodeChanged,
+    Snapshot,
+)
+from ponyconsole.domain.models import (
+    Disc,
+    EnqueueRequest,
+    Job,
+    JobDetail,
+    JobState,
+    Node,
+    RipKind,
+)
+
+_CORDONED_KEY = "cordoned"
+
+
+class _Subscription:
+    """One subscriber's queue; registered at creation so no event is missed before iterating."""
+
+    def __init__(self, backend: LocalBackend) -> None:
+        self._backend = backend
+        self.queue: asyncio.Queue[BackendEvent | None] = asyncio.Queue()
+        backend._subscribers.add(self.queue)
+
+    def __aiter__(self) -> _Subscription:
+        return self
+
+    async def __anext__(self) -> BackendEvent:
+        event = await self.queue.get()
+        if event is None:
+            self._backend._subscribers.discard(self.queue)
+            raise StopAsyncIteration
+        return event
+
+    async def aclose(self) -> None:
+        self._backend._subscribers.discard(self.queue)
+
+
+class LocalBackend:
+    mode = "local"
+    read_only = False
+
+    def __init__(self, settings: LocalSettings | None = None) -> None:
+        self.settings = settings or LocalSettings.load()
+        self._jobs: dict[str, Job] = {}
+        self._subscribers: set[asyncio.Queue[BackendEvent | None]] = set()
+        self._node = Node(name=self.settings.pony_name, is_master=True)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._presets: list[str] = [self.settings.default_preset]
+        self._libraries: list[str] = ["movies"]
+        self._queue: JobQueue | None = None
+        self._runner: Runner | None = None
+        self._scans = ScanCache(self.settings.handbrake, self.settings.scan_timeout)
+        self._inbox = Inbox(self.settings.inbox_dir, self._scans, self.settings.settle_seconds)
+        self._sampler: MetricsSampler | None = None
+
+    # -- lifecycle -------------------------------------------------------------
+
+    async def start(self) -> None:
+        settings = self.settings
+        await asyncio.to_thread(settings.ensure_dirs)
+        self._queue = queue = await asyncio.to_thread(JobQueue, settings.db_path)
+        await asyncio.to_thread(queue.recover)
+        rows = await asyncio.to_thread(queue.all)
+        self._jobs = {row.job.id: row.job for row in rows}
+        cordoned = await asyncio.to_thread(queue.get_setting, _CORDONED_KEY, "0") == "1"
+        self._sampler = await asyncio.to_thread(
+            MetricsSampler, settings.idle_watts, settings.max_watts
+        )
+        presets = await asyncio.to_thread(list_presets, settings.handbrake)
+        self._presets = presets or self._presets
+        self._libraries = await asyncio.to_thread(self._inbox.library_names)
+        self._node = replace(self._node, cordoned=cordoned, metrics=self._sampler.sample())
+        self._runner = Runner(settings, queue, self._on_row)
+        self._runner.cordoned = cordoned
+        self._tasks = [
+            asyncio.create_task(self._runner.run_forever(), name="local-runner"),
+            asyncio.create_task(self._sample_forever(), name="local-metrics"),
+            asyncio.create_task(self._follow_other_writers(), name="local-db-follow"),
+        ]
+
+    async def stop(self) -> None:
+        """Kill running encodes (jobs become INTERRUPTED, re-run on next start), close the queue."""
+        if self._runner is not None:
+            await self._runner.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        if self._queue is not None:
+            await asyncio.to_thread(self._queue.close)
+            self._queue = None
+        for subscriber in list(self._subscribers):
+            subscriber.put_nowait(None)
+
+    # -- views -----------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        jobs = tuple(sorted(self._jobs.values(), key=lambda j: j.created_at))
+        return Snapshot(nodes=(self._node,), jobs=jobs, mode=self.mode, read_only=False)
+
+    def events(self) -> AsyncIterator[BackendEvent]:
+        return _Subscription(self)
+
+    def presets(self) -> list[str]:
+        return list(self._presets)
+
+    def libraries(self) -> list[str]:
+        return list(self._libraries)
+
+    async def list_rips(self) -> list[Disc]:
+        rips = await asyncio.to_thread(self._inbox.list_rips)
+        self._libraries = await asyncio.to_thread(self._inbox.library_names)
+        return rips
+
+    async def scan(self, path: str) -> Disc:
+        info = await asyncio.to_thread(self._inbox.describe, Path(path))
+        return info.disc
+
+    async def job_detail(self, job_id: str) -> JobDetail:
+        row = await asyncio.to_thread(self._q.get, job_id)
+        if row is None:
+            raise BackendError(f"no job {job_id}")
+        live = self._runner.log_tail(job_id) if self._runner else None
+        return JobDetail(job=row.job, log_tail=live if live is not None else row.log_tail)
+
+    # -- actions ---------------------------------------------------------------
+
+    async def enqueue(self, request: EnqueueRequest) -> Job:
+        info = await asyncio.to_thread(
+            self._inbox.check_enqueueable, request.path, request.library or None
+        )
+        disc = info.disc
+        title = request.title
+        if title is None and disc.kind is not RipKind.FILE and disc.main_title is not None:
+            title = disc.main_title.index
+        chosen = [t for t in disc.titles if t.index == title] if title else []
+        chosen_title = chosen[0] if chosen else disc.main_title
+        stem = Path(disc.path).stem if disc.kind in (RipKind.FILE, RipKind.ISO) else disc.name
+        if disc.name.upper() == "VIDEO_TS":
+            stem = Path(disc.path).parent.name
+        if request.title is not None and len(disc.titles) > 1:
+            stem = f"{stem} - title {request.title}"
+        job_id = job_id_for(disc.library, info.resolved, disc.size, title)
+        output = self.settings.output_dir / disc.library / output_name(stem, job_id)
+        row, _created = await asyncio.to_thread(
+            self._q.enqueue,
+            job_id=job_id,
+            source=disc.path,
+            library=disc.library,
+            preset=request.preset or self.settings.default_preset,
+            title=title,
+            output=str(output),
+            source_size=disc.size,
+            source_duration=chosen_title.duration_seconds if chosen_title else None,
+        )
+        self._on_row(row)
+        self._wake()
+        return row.job
+
+    async def retry(self, job_id: str) -> Job:
+        try:
+            row = await asyncio.to_thread(self._q.retry, job_id)
+        except KeyError:
+            raise BackendError(f"no job {job_id}") from None
+        except ValueError as exc:
+            raise BackendError(self._refusal(job_id, str(exc), "retry")) from None
+        self._on_row(row)
+        self._wake()
+        return row.job
+
+    async def retry_failed(self) -> list[Job]:
+        rows = await asyncio.to_thread(self._q.retry_failed)
+        if not rows:
+            raise BackendError("no failed jobs")
+        for row in rows:
+            self._on_row(row)
+        self._wake()
+        return [row.job for row in rows]
+
+    async def cancel(self, job_id: str) -> Job:
+        try:
+            before = await asyncio.to_thread(self._q.cancel, job_id)
+        except KeyError:
+            raise BackendError(f"no job {job_id}") from None
+        except ValueError as exc:
+            raise BackendError(self._refusal(job_id, str(exc), "cancel")) from None
+        ours = self._runner is not None and await self._runner.kill(job_id)
+        if not ours and before.pgid and process_alive(before.owner_pid, before.owner_started):
+            # Running in another console on the same queue: stop its HandBrake group; that
+            # console sees the row cancelled and removes its partial file.
+            await asyncio.to_thread(kill_group, before.pgid, before.pid)
+        row = await asyncio.to_thread(self._q.get, job_id)
+        assert row is not None
+        self._on_row(row)
+        return row.job
+
+    async def set_cordoned(self, node: str, cordoned: bool) -> Node:
+        if node != self.settings.pony_name:
+            raise BackendError(
+                f"no pony named {node}; this local console runs only {self.settings.pony_name}"
+            )
+        await asyncio.to_thread(self._q.set_setting, _CORDONED_KEY, "1" if cordoned else "0")
+        if self._runner is not None:
+            self._runner.cordoned = cordoned
+            self._runner.wake()
+        self._node = replace(self._node, cordoned=cordoned)
+        self._publish(NodeChanged(self._node))
+        return self._node
+
+    # -- internals -------------------------------------------------------------
+
+    @property
+    def _q(self) -> JobQueue:
+        if self._queue is None:
+            raise BackendError("the local backend is not started")
+        return self._queue
+
+    def _wake(self) -> None:
+        if self._runner is not None:
+            self._runner.wake()
+
+    def _refusal(self, job_id: str, state: str, action: str) -> str:
+        short = job_id[:8]
+        if state == JobState.RUNNING.value and action == "retry":
+            return f"job {short} is running; cancel it first"
+        if state in (JobState.QUEUED.value, JobState.INTERRUPTED.value) and action == "retry":
+            return f"job {short} is already waiting to run"
+        if action == "cancel":
+            return f"job {short} already {state}; nothing to cancel"
+        return f"job {short} is {state}; only failed or cancelled jobs can be retried"
+
+    def _publish(self, event: BackendEvent) -> None:
+        for subscriber in self._subscribers:
+            subscriber.put_nowait(event)
+
+    def _on_row(self, row: QueuedJob) -> None:
+        if self._jobs.get(row.job.id) != row.job:
+            self._jobs[row.job.id] = row.job
+            self._publish(JobChanged(row.job))
+
+    async def _sample_forever(self) -> None:
+        assert self._sampler is not None
+        while True:
+            await asyncio.sleep(self.settings.metrics_interval)
+            metrics = await asyncio.to_thread(self._sampler.sample)
+            self._node = replace(self._node, metrics=metrics)
+            self._publish(NodeChanged(self._node))
+
+    async def _follow_other_writers(self) -> None:
+        """Another console on the same queue commits: reload and publish what changed.
+
+        ``PRAGMA data_version`` moves only on other connections' commits, so this
+        costs one tiny query per interval when nobody else writes.
+        """
+        queue = self._q
+        version = await asyncio.to_thread(queue.data_version)
+        while True:
+            await asyncio.sleep(self.settings.poll_interval)
+            current = await asyncio.to_thread(queue.data_version)
+            if current == version:
+                continue
+            version = current
+            for row in await asyncio.to_thread(queue.all):
+                self._on_row(row)
+            self._wake()

@@ -1,0 +1,286 @@
+"""Runs HandBrakeCLI for claimed jobs, with bounded concurrency, and judges the result.
+
+No shell: the argv is a list and the source follows ``-i`` as its own element,
+so any file name (leading dash, quotes, newline, unicode) reaches HandBrake
+as it is. Each HandBrake gets its own process group (session) so a cancel or
+a recovery can kill it and anything it spawned at once. The encode is written
+to a hidden ``.<name>.partial.mkv`` and renamed only after HandBrake exited 0
+and the output exists, is non-empty and lasts as long as the source.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import os
+import re
+import signal
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+
+from ponyconsole.backends.local.processes import kill_group
+from ponyconsole.backends.local.queue import INTERRUPTED_REASON, JobQueue, QueuedJob
+from ponyconsole.backends.local.scanner import ScanFailed, scan_titles
+from ponyconsole.backends.local.settings import LocalSettings
+from ponyconsole.domain.handbrake_progress import ProgressParser
+from ponyconsole.domain.models import JobState, Progress
+
+LOG_LINES_KEPT = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def output_name(stem: str, fallback: str) -> str:
+    """A file name for the library: control characters (newlines) become spaces."""
+    clean = " ".join(_CONTROL.sub(" ", stem).split()).replace("/", "-")
+    return (clean or fallback) + ".mkv"
+
+
+def partial_path(output: Path) -> Path:
+    return output.with_name(f".{output.stem}.partial{output.suffix}")
+
+
+def build_argv(
+    handbrake: str, source: str, output: Path, preset: str, title: int | None
+) -> list[str]:
+    argv = [handbrake, "-i", source, "-o", os.fspath(output), "--format", "av_mkv"]
+    argv += ["--preset", preset]
+    if title:
+        argv += ["-t", str(title)]
+    return argv
+
+
+def exit_reason(returncode: int, last: Progress | None, failure: str | None) -> str:
+    """What the user reads when HandBrake did not exit 0."""
+    done = f" after {last.overall_percent:.0f} %" if last is not None else ""
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = "unknown signal"
+        return f"HandBrake exited with signal {-returncode} ({name}){done}"
+    if failure:
+        return failure
+    return f"HandBrake exited with code {returncode}{done}"
+
+
+def duration_problem(output_s: float, source_s: float, settings: LocalSettings) -> str | None:
+    tolerance = max(settings.duration_tolerance_s, settings.duration_tolerance_rel * source_s)
+    if abs(output_s - source_s) > tolerance:
+        return f"output {output_s:.0f} s long, source {source_s:.0f} s"
+    return None
+
+
+class LogTail:
+    """The last lines of HandBrake's merged output; ``\\r`` progress redraws collapse into one."""
+
+    def __init__(self, keep: int = LOG_LINES_KEPT) -> None:
+        self.lines: deque[str] = deque(maxlen=keep)
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._pending = ""
+
+    def feed(self, data: bytes) -> None:
+        text = self._pending + self._decoder.decode(data)
+        parts = re.split(r"[\r\n]", text)
+        self._pending = parts.pop()
+        for line in parts:
+            self._add(line)
+
+    def close(self) -> None:
+        if self._pending:
+            self._add(self._pending)
+            self._pending = ""
+
+    def _add(self, line: str) -> None:
+        line = line.rstrip()
+        if not line:
+            return
+        if self.lines and line.startswith("Encoding:") and self.lines[-1].startswith("Encoding:"):
+            self.lines[-1] = line
+        else:
+            self.lines.append(line)
+
+    def tail(self) -> tuple[str, ...]:
+        return tuple(self.lines)
+
+
+class Runner:
+    """The loop that claims queued jobs while there is room and the pony is not cordoned."""
+
+    def __init__(
+        self,
+        settings: LocalSettings,
+        queue: JobQueue,
+        on_change: Callable[[QueuedJob], None],
+    ) -> None:
+        self.settings = settings
+        self.queue = queue
+        self.on_change = on_change
+        self.cordoned = False
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._procs: dict[str, asyncio.subprocess.Process] = {}
+        self._logs: dict[str, LogTail] = {}
+        self._interrupting: set[str] = set()
+        self._stopping = False
+        self._wake = asyncio.Event()
+
+    # -- public --------------------------------------------------------------
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def running_ids(self) -> list[str]:
+        return list(self._tasks)
+
+    def log_tail(self, job_id: str) -> tuple[str, ...] | None:
+        log = self._logs.get(job_id)
+        return log.tail() if log is not None else None
+
+    async def run_forever(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            while not self.cordoned and len(self._tasks) < self.settings.concurrency:
+                claimed = await asyncio.to_thread(self.queue.claim_next, self.settings.pony_name)
+                if claimed is None or self._stopping:
+                    break
+                self.on_change(claimed)
+                task = asyncio.create_task(self._run(claimed), name=f"encode-{claimed.job.id}")
+                self._tasks[claimed.job.id] = task
+                task.add_done_callback(lambda _t, job_id=claimed.job.id: self._done(job_id))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval)
+
+    async def kill(self, job_id: str) -> bool:
+        """Kill our HandBrake for this job (whole group) and wait until its task is over."""
+        task = self._tasks.get(job_id)
+        proc = self._procs.get(job_id)
+        if proc is not None:
+            await asyncio.to_thread(kill_group, proc.pid, proc.pid)
+        if task is not None:
+            await asyncio.wait({task}, timeout=15)
+            return True
+        return False
+
+    async def stop(self) -> None:
+        """Kill running encodes; their jobs become INTERRUPTED and run again on the next start."""
+        self._stopping = True
+        self._wake.set()
+        ids = list(self._tasks)
+        self._interrupting.update(ids)
+        await asyncio.gather(*(self.kill(job_id) for job_id in ids))
+
+    # -- one encode ----------------------------------------------------------
+
+    def _done(self, job_id: str) -> None:
+        self._tasks.pop(job_id, None)
+        self._procs.pop(job_id, None)
+        self._wake.set()
+
+    async def _run(self, claimed: QueuedJob) -> None:
+        job = claimed.job
+        final = Path(job.output or "")
+        partial = partial_path(final)
+        log = self._logs[job.id] = LogTail()
+        if len(self._logs) > 100:  # keep the logs of the last hundred runs of this session
+            del self._logs[next(iter(self._logs))]
+        parser = ProgressParser()
+        try:
+            state, reason = await self._encode(claimed, final, partial, parser, log)
+        except Exception as exc:  # a bug here must not leave the job RUNNING forever
+            state, reason = JobState.FAILED, f"console error while encoding: {exc!r}"
+        finally:
+            with contextlib.suppress(OSError):
+                partial.unlink()
+        log.close()
+        if job.id in self._interrupting:
+            state, reason = JobState.INTERRUPTED, INTERRUPTED_REASON
+        row, _applied = await asyncio.to_thread(
+            self.queue.finish, job.id, state, reason, log.tail(), parser.last
+        )
+        if row is not None:
+            self.on_change(row)
+
+    async def _encode(
+        self,
+        claimed: QueuedJob,
+        final: Path,
+        partial: Path,
+        parser: ProgressParser,
+        log: LogTail,
+    ) -> tuple[JobState, str | None]:
+        job = claimed.job
+        await asyncio.to_thread(final.parent.mkdir, parents=True, exist_ok=True)
+        argv = build_argv(self.settings.handbrake, job.source, partial, job.preset, job.title)
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            return JobState.FAILED, f"cannot start {argv[0]}: {exc.strerror or exc}"
+        self._procs[job.id] = proc
+        recorded = await asyncio.to_thread(
+            self.queue.set_process, job.id, proc.pid, proc.pid, tuple(argv)
+        )
+        if not recorded or job.id in self._interrupting:  # cancelled or stopping meanwhile
+            await asyncio.to_thread(kill_group, proc.pid, proc.pid)
+        else:
+            row = await asyncio.to_thread(self.queue.get, job.id)
+            if row is not None:
+                self.on_change(row)
+        assert proc.stdout is not None
+        last_write = 0.0
+        dirty = False
+        while chunk := await proc.stdout.read(65536):
+            log.feed(chunk)
+            dirty |= bool(parser.feed(chunk))
+            now = time.monotonic()
+            if dirty and now - last_write >= self.settings.progress_interval:
+                last_write, dirty = now, False
+                await self._publish_progress(job.id, parser.last, log)
+        parser.close()
+        returncode = await proc.wait()
+        current = await asyncio.to_thread(self.queue.get, job.id)
+        if current is None or current.job.state is not JobState.RUNNING:
+            return JobState.CANCELLED, "cancelled by user"  # the finish will not apply
+        if job.id in self._interrupting:
+            return JobState.INTERRUPTED, INTERRUPTED_REASON
+        if returncode != 0:
+            return JobState.FAILED, exit_reason(returncode, parser.last, parser.failure_reason)
+        problem = await asyncio.to_thread(self._verify, claimed, partial, parser)
+        if problem:
+            return JobState.FAILED, problem
+        await asyncio.to_thread(os.replace, partial, final)
+        return JobState.SUCCEEDED, None
+
+    async def _publish_progress(self, job_id: str, progress: Progress | None, log: LogTail) -> None:
+        row = await asyncio.to_thread(self.queue.set_progress, job_id, progress, log.tail())
+        if row is not None and row.job.state is JobState.RUNNING:
+            self.on_change(row)
+
+    def _verify(self, claimed: QueuedJob, partial: Path, parser: ProgressParser) -> str | None:
+        """Blocking: the output must exist, be non-empty and last as long as the source."""
+        if not partial.exists():
+            return parser.failure_reason or "HandBrake exited 0 but wrote no output"
+        if partial.stat().st_size == 0:
+            return parser.failure_reason or "HandBrake exited 0 but the output is empty"
+        timeout = self.settings.scan_timeout
+        try:
+            out_titles = scan_titles(self.settings.handbrake, partial, timeout)
+        except ScanFailed as exc:
+            return f"output is not readable: {exc}"
+        out_s = max((t.duration_seconds for t in out_titles), default=0.0)
+        source_s = claimed.source_duration
+        if source_s is None:
+            try:
+                titles = scan_titles(self.settings.handbrake, claimed.job.source, timeout)
+            except ScanFailed:
+                return None  # HandBrake read it well enough to encode; nothing to compare with
+            wanted = [t for t in titles if t.index == claimed.job.title] or list(titles)
+            source_s = max((t.duration_seconds for t in wanted), default=0.0)
+        return duration_problem(out_s, source_s, self.settings)
