@@ -186,6 +186,10 @@ class JobQueue:
             rows = self._db.execute("SELECT * FROM jobs ORDER BY seq").fetchall()
         return [_row_to_queued(r) for r in rows]
 
+    def db_journal_mode(self) -> str:
+        with self._lock:
+            return str(self._db.execute("PRAGMA journal_mode").fetchone()[0])
+
     def data_version(self) -> int:
         """Changes when another connection commits (cheap: no table read)."""
         with self._lock:

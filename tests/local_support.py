@@ -1,0 +1,76 @@
+"""Helpers shared by the tests/test_local_*.py files (real HandBrake, real processes)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import psutil
+
+from ponyconsole.backends.local.backend import LocalBackend
+from ponyconsole.backends.local.settings import LocalSettings
+from ponyconsole.domain.models import Job, JobState
+
+TEST_PRESET = "Very Fast 480p30"
+
+
+def settings_for(root: Path, **overrides: object) -> LocalSettings:
+    values: dict[str, object] = {
+        "default_preset": TEST_PRESET,
+        "settle_seconds": 1.0,
+        "progress_interval": 0.1,
+        "poll_interval": 0.3,
+        "metrics_interval": 0.2,
+    }
+    values.update(overrides)
+    return LocalSettings.load(
+        data_dir=root / "data",
+        inbox_dir=root / "inbox",
+        output_dir=root / "library",
+        pony_name="testpony",
+        env={},
+        **values,
+    )
+
+
+def place(src: Path, dest: Path) -> Path:
+    """Copy a clip into the inbox, aged past the settle time (a finished copy)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dest)
+    old = time.time() - 60
+    os.utime(dest, (old, old))
+    return dest
+
+
+async def wait_job(
+    backend: LocalBackend, job_id: str, states: Iterable[JobState], timeout: float = 30.0
+) -> Job:
+    wanted = set(states)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = next((j for j in backend.snapshot().jobs if j.id == job_id), None)
+        if job is not None and job.state in wanted:
+            return job
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"job {job_id} not in {wanted} after {timeout} s: {job}")
+
+
+def handbrakes_under(root: Path) -> list[psutil.Process]:
+    """Live HandBrakeCLI processes working on files under ``root`` (ours, not another test's)."""
+    found = []
+    for proc in psutil.process_iter(["name", "cmdline", "status"]):
+        try:
+            cmd = proc.info["cmdline"] or []
+            if proc.info["status"] == psutil.STATUS_ZOMBIE:
+                continue
+            if any("HandBrakeCLI" in part for part in cmd[:1]) and any(
+                str(root) in part for part in cmd
+            ):
+                found.append(proc)
+        except psutil.Error:
+            continue
+    return found
