@@ -1,0 +1,142 @@
+"""A backend that holds a fixed scene in memory: used for screenshots and snapshot tests.
+
+It implements the whole protocol (actions change its state and emit events),
+so the UI cannot tell it from a live backend; it just never runs HandBrake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+
+from ponyconsole.backends.protocol import (
+    BackendError,
+    BackendEvent,
+    JobChanged,
+    NodeChanged,
+    Snapshot,
+)
+from ponyconsole.domain.models import (
+    Disc,
+    EnqueueRequest,
+    Job,
+    JobDetail,
+    JobState,
+    Node,
+)
+
+
+class MemoryBackend:
+    def __init__(
+        self,
+        nodes: list[Node],
+        jobs: list[Job],
+        rips: list[Disc] | None = None,
+        mode: str = "local",
+        read_only: bool = False,
+        logs: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
+        self.mode = mode
+        self.read_only = read_only
+        self._nodes = {n.name: n for n in nodes}
+        self._jobs = {j.id: j for j in jobs}
+        self._rips = {r.path: r for r in rips or []}
+        self._logs = logs or {}
+        self._subscribers: list[asyncio.Queue[BackendEvent]] = []
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot(tuple(self._nodes.values()), tuple(self._jobs.values()), self.mode)
+
+    async def events(self) -> AsyncIterator[BackendEvent]:
+        queue: asyncio.Queue[BackendEvent] = asyncio.Queue()
+        self._subscribers.append(queue)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._subscribers.remove(queue)
+
+    def _emit(self, event: BackendEvent) -> None:
+        for queue in self._subscribers:
+            queue.put_nowait(event)
+
+    def _put(self, job: Job) -> Job:
+        self._jobs[job.id] = job
+        self._emit(JobChanged(job))
+        return job
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise BackendError("read-only mode: no changes are made")
+
+    async def list_rips(self) -> list[Disc]:
+        return list(self._rips.values())
+
+    async def scan(self, path: str) -> Disc:
+        try:
+            return self._rips[path]
+        except KeyError:
+            raise BackendError(f"no such rip: {path}") from None
+
+    def presets(self) -> list[str]:
+        return ["Fast 1080p30", "HQ 1080p30 Surround", "Very Fast 480p30"]
+
+    def libraries(self) -> list[str]:
+        return sorted({r.library for r in self._rips.values()} | {"movies"})
+
+    async def enqueue(self, request: EnqueueRequest) -> Job:
+        self._writable()
+        job_id = f"{request.library}:{request.path}:{request.title}"
+        if job_id in self._jobs:
+            return self._jobs[job_id]
+        job = Job(job_id, request.path, request.library, request.preset, JobState.QUEUED)
+        return self._put(dataclasses.replace(job, title=request.title))
+
+    async def retry(self, job_id: str) -> Job:
+        self._writable()
+        job = self._job(job_id)
+        if not job.state.retryable:
+            raise BackendError(
+                f"{job.name} is {job.state.value}; only failed or cancelled jobs retry"
+            )
+        return self._put(
+            dataclasses.replace(job, state=JobState.QUEUED, retries=job.retries + 1, progress=None)
+        )
+
+    async def retry_failed(self) -> list[Job]:
+        failed = [j for j in self._jobs.values() if j.state is JobState.FAILED]
+        if not failed:
+            raise BackendError("no failed jobs")
+        return [await self.retry(j.id) for j in failed]
+
+    async def cancel(self, job_id: str) -> Job:
+        self._writable()
+        job = self._job(job_id)
+        if not job.state.cancellable:
+            raise BackendError(f"{job.name} is {job.state.value}; nothing to cancel")
+        return self._put(dataclasses.replace(job, state=JobState.CANCELLED, reason="cancelled"))
+
+    async def set_cordoned(self, node: str, cordoned: bool) -> Node:
+        self._writable()
+        if node not in self._nodes:
+            raise BackendError(f"no such pony: {node}")
+        updated = dataclasses.replace(self._nodes[node], cordoned=cordoned)
+        self._nodes[node] = updated
+        self._emit(NodeChanged(updated))
+        return updated
+
+    async def job_detail(self, job_id: str) -> JobDetail:
+        return JobDetail(self._job(job_id), self._logs.get(job_id, ()))
+
+    def _job(self, job_id: str) -> Job:
+        try:
+            return self._jobs[job_id]
+        except KeyError:
+            raise BackendError(f"no such job: {job_id}") from None

@@ -1,0 +1,199 @@
+"""Fixed scenes for the memory backend: what screenshots and snapshot tests show.
+
+Times are relative to a fixed `now`, so every render of a scene is identical.
+"""
+
+from __future__ import annotations
+
+from ponyconsole.domain.models import (
+    Disc,
+    Job,
+    JobState,
+    Node,
+    NodeMetrics,
+    PowerSource,
+    Progress,
+    ProgressState,
+    RipKind,
+    Title,
+)
+
+NOW = 1_795_000_000.0  # a fixed instant, so renders never drift
+GIB = 1024**3
+
+PONIES = ("twilight-sparkle", "rainbow-dash", "pinkie-pie", "fluttershy", "applejack", "rarity")
+
+
+def metrics(
+    cpu: float,
+    mem_gib: float,
+    watts: float,
+    source: PowerSource,
+    swap_mib: float = 0,
+    swap_in: float = 0.0,
+    temp: float | None = 52.0,
+) -> NodeMetrics:
+    cores = tuple(min(100.0, max(0.0, cpu + d)) for d in (-12, 9, 4, -3))
+    return NodeMetrics(
+        sampled_at=NOW,
+        cpu_percent=cpu,
+        per_core=cores,
+        mem_used=int(mem_gib * GIB),
+        mem_total=16 * GIB,
+        swap_used=int(swap_mib * 1024**2),
+        swap_total=2 * GIB,
+        swap_in_per_s=swap_in,
+        swap_out_per_s=swap_in / 2,
+        load=(cpu / 25, cpu / 30, cpu / 40),
+        temperature_c=temp,
+        watts=watts,
+        power_source=source,
+    )
+
+
+def _job(n: int, name: str, state: JobState, **kw: object) -> Job:
+    library = str(kw.pop("library", "movies"))
+    return Job(
+        id=f"job{n:04d}",
+        source=f"/srv/inbox/{library}/{name}",
+        library=library,
+        preset=str(kw.pop("preset", "HQ 1080p30 Surround")),
+        state=state,
+        created_at=NOW - 3600 + n,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def running(pass_: int, passes: int, percent: float, fps: float, eta: int) -> Progress:
+    overall = ((pass_ - 1) + percent / 100) / passes * 100
+    return Progress(ProgressState.WORKING, pass_, passes, percent, overall, fps, fps * 0.93, eta)
+
+
+def scene_jobs(node_names: tuple[str, ...]) -> list[Job]:
+    a, b = node_names[0], node_names[min(1, len(node_names) - 1)]
+    jobs = [
+        _job(
+            1,
+            "Spirited Away (2001).mkv",
+            JobState.RUNNING,
+            node=a,
+            started_at=NOW - 1510,
+            progress=running(2, 2, 41.5, 38.2, 1130),
+            command=(
+                "HandBrakeCLI",
+                "--preset",
+                "HQ 1080p30 Surround",
+                "--two-pass",
+                "-i",
+                "/srv/inbox/movies/Spirited Away (2001).mkv",
+                "-o",
+                "/srv/plex/movies/.Spirited Away (2001).partial.mkv",
+            ),
+        ),
+        _job(
+            2,
+            "The Iron Giant (1999).iso",
+            JobState.RUNNING,
+            node=b,
+            started_at=NOW - 320,
+            progress=running(1, 2, 63.0, 52.7, 900),
+            title=1,
+        ),
+        _job(
+            3,
+            "Bluey S01 Disc 2",
+            JobState.FAILED,
+            library="tv",
+            started_at=NOW - 4000,
+            finished_at=NOW - 3900,
+            retries=2,
+            reason="HandBrake: No title found.",
+        ),
+        _job(
+            4,
+            "Paddington 2 (2017).mkv",
+            JobState.FAILED,
+            started_at=NOW - 2000,
+            finished_at=NOW - 1990,
+            reason="HandBrake exited with signal 9 (SIGKILL) after 41 %",
+        ),
+        _job(
+            5,
+            "My Neighbor Totoro (1988).mkv",
+            JobState.INTERRUPTED,
+            reason="interrupted: console stopped during encode",
+        ),
+        _job(6, "Wallace & Gromit - A Grand Day Out.m2ts", JobState.QUEUED),
+        _job(7, "Kiki's Delivery Service (1989).mkv", JobState.QUEUED),
+        _job(8, "The Secret of Kells.mkv", JobState.QUEUED, preset="Fast 1080p30"),
+        _job(
+            9,
+            "Song of the Sea.mkv",
+            JobState.SUCCEEDED,
+            started_at=NOW - 9000,
+            finished_at=NOW - 5400,
+            output="/srv/plex/movies/Song of the Sea.mkv",
+        ),
+        _job(10, "Shaun the Sheep Movie.mkv", JobState.CANCELLED, reason="cancelled by user"),
+    ]
+    return jobs
+
+
+def local_scene() -> tuple[list[Node], list[Job], list[Disc]]:
+    node = Node(
+        name="twilight-sparkle",
+        internal_ip="192.0.2.10",
+        metrics=metrics(87.0, 5.4, 24.6, PowerSource.ESTIMATE, swap_mib=120),
+    )
+    jobs = [j for j in scene_jobs((node.name,)) if j.id != "job0002"]
+    rips = [
+        Disc(
+            "/srv/inbox/movies/Porco Rosso (1992).mkv",
+            "movies",
+            RipKind.FILE,
+            4_200_000_000,
+            titles=(Title(1, 5580.0, 1920, 1080, True, 12),),
+        ),
+        Disc(
+            "/srv/inbox/movies/PONYO_DVD",
+            "movies",
+            RipKind.DVD,
+            7_100_000_000,
+            titles=(
+                Title(1, 6060.0, 720, 480, True, 20),
+                Title(2, 95.0, 720, 480),
+                Title(3, 31.0, 720, 480),
+            ),
+        ),
+        Disc("/srv/inbox/tv/Bluey S02 Disc 1.iso", "tv", RipKind.ISO, 2_000_000_000, copying=True),
+    ]
+    return [node], jobs, rips
+
+
+def cluster_scene() -> tuple[list[Node], list[Job]]:
+    figures = [
+        (False, True, 62.0, 6.1, 21.0, PowerSource.KASA, 0, 0.0),
+        (False, True, 98.0, 9.8, 31.5, PowerSource.RAPL, 0, 0.0),
+        (False, True, 96.0, 14.9, 29.8, PowerSource.RAPL, 1900, 420_000.0),
+        (True, True, 3.0, 1.2, 7.1, PowerSource.ESTIMATE, 0, 0.0),
+        (False, False, 0.0, 0.0, 0.0, PowerSource.ESTIMATE, 0, 0.0),
+        (False, True, 11.0, 2.2, 9.4, PowerSource.KASA, 0, 0.0),
+    ]
+    nodes = []
+    for i, (name, fig) in enumerate(zip(PONIES, figures, strict=True)):
+        cordoned, ready, cpu, mem, watts, source, swap, swap_in = fig
+        nodes.append(
+            Node(
+                name=name,
+                ready=ready,
+                cordoned=cordoned,
+                internal_ip=f"127.0.0.{11 + i}",
+                kubelet_version="v1.35.4",
+                is_master=i == 0,
+                pressures=("MemoryPressure",) if swap_in else (),
+                metrics=metrics(cpu, mem, watts, source, swap, swap_in) if ready else None,
+                has_agent=ready,
+            )
+        )
+    jobs = scene_jobs((PONIES[1], PONIES[2]))
+    return nodes, jobs

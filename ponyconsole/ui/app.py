@@ -1,0 +1,315 @@
+"""The console: pony tiles above, the queue below, single keys for every fix.
+
+The app never does I/O: it awaits the backend's async actions in workers and
+applies the backend's events to widgets, each of which repaints only itself.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.containers import Container
+from textual.screen import Screen
+from textual.widgets import Footer, Input
+
+from ponyconsole.backends.protocol import (
+    Backend,
+    BackendError,
+    BackendEvent,
+    ConnectionChanged,
+    JobChanged,
+    JobRemoved,
+    NodeChanged,
+    NodeRemoved,
+)
+from ponyconsole.domain.models import EnqueueRequest, Job, JobState, Node
+from ponyconsole.ui.keys import APP_BINDINGS
+from ponyconsole.ui.screens.confirm import Confirm
+from ponyconsole.ui.screens.enqueue import EnqueueScreen
+from ponyconsole.ui.screens.help import HelpScreen
+from ponyconsole.ui.screens.job_detail import JobDetailScreen
+from ponyconsole.ui.widgets.job_list import JobHeader, JobList
+from ponyconsole.ui.widgets.job_summary import JobSummary
+from ponyconsole.ui.widgets.pony_tile import PonyTile
+from ponyconsole.ui.widgets.status_bar import StatusBar
+
+STYLES = Path(__file__).resolve().parents[2] / "styles"
+
+
+def tile_id(node_name: str) -> str:
+    return "pony-" + "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in node_name)
+
+
+class PonyConsole(App[None]):
+    CSS_PATH = STYLES / "app.tcss"
+    TITLE = "ponyconsole"
+    BINDINGS = APP_BINDINGS
+
+    def __init__(
+        self, backend: Backend, clock: Callable[[], float] = time.time, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.backend = backend
+        self.clock = clock
+
+    # --- layout --------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        yield Container(id="ponies")
+        yield JobHeader(id="job-header")
+        yield JobList(clock=self.clock, id="jobs")
+        yield JobSummary(id="summary")
+        yield Input(placeholder="filter: words that must all appear", id="filter")
+        yield Footer(compact=True, show_command_palette=False)
+
+    @property
+    def job_list(self) -> JobList:
+        return self.query_one(JobList)
+
+    def on_mount(self) -> None:
+        status = self.query_one(StatusBar)
+        status.mode = self.backend.mode + (" · read-only" if self.backend.read_only else "")
+        self.job_list.focus()
+        self.set_interval(1.0, self.job_list.refresh_running)
+        self.connect()
+
+    @work(exclusive=True, group="backend")
+    async def connect(self) -> None:
+        """Start the backend, paint its snapshot, then follow its events for ever."""
+        try:
+            await self.backend.start()
+        except BackendError as error:
+            self.query_one(StatusBar).connection = f"cannot start: {error}"
+            self.notify(str(error), title="Backend", severity="error", timeout=30)
+            return
+        snapshot = self.backend.snapshot()
+        for node in snapshot.nodes:
+            await self._upsert_node(node)
+        self.job_list.set_jobs(snapshot.jobs)
+        self._jobs_changed()
+        async for event in self.backend.events():
+            await self.apply(event)
+
+    async def apply(self, event: BackendEvent) -> None:
+        match event:
+            case JobChanged(job=job):
+                self.job_list.upsert(job)
+                self._jobs_changed(job)
+            case JobRemoved(job_id=job_id):
+                self.job_list.remove(job_id)
+                self._jobs_changed()
+            case NodeChanged(node=node):
+                await self._upsert_node(node)
+            case NodeRemoved(name=name):
+                for tile in self.query(f"#{tile_id(name)}"):
+                    await tile.remove()
+                self.query_one(StatusBar).ponies = len(self.query(PonyTile))
+            case ConnectionChanged(connected=connected, message=message):
+                self.query_one(StatusBar).connection = "" if connected else message
+
+    async def _upsert_node(self, node: Node) -> None:
+        tiles = self.query(f"#{tile_id(node.name)}")
+        if tiles:
+            tile = tiles.first(PonyTile)
+            tile.node = node
+        else:
+            tile = PonyTile(node, id=tile_id(node.name), classes="pony")
+            await self.query_one("#ponies").mount(tile)
+            tile.job = self._running_on(node.name)
+            count = len(self.query(PonyTile))
+            self.query_one(StatusBar).ponies = count
+            self.query_one("#ponies").set_class(count == 1, "-single")
+
+    def _running_on(self, node_name: str) -> Job | None:
+        tiles = len(self.query(PonyTile))
+        for job in self.job_list.jobs.values():
+            if job.state is JobState.RUNNING and (
+                job.node == node_name or (job.node is None and tiles == 1)
+            ):
+                return job
+        return None
+
+    def _jobs_changed(self, job: Job | None = None) -> None:
+        self.query_one(StatusBar).set_counts([j.state for j in self.job_list.jobs.values()])
+        for tile in self.query(PonyTile):
+            if job is None or job.node in (None, tile.node_name) or tile.job is not None:
+                tile.job = self._running_on(tile.node_name)
+        self.refresh_bindings()
+
+    @on(JobList.Highlighted)
+    def job_highlighted(self, event: JobList.Highlighted) -> None:
+        self.query_one(JobSummary).job = event.job
+        self.refresh_bindings()
+
+    @on(JobList.Opened)
+    def job_opened(self, event: JobList.Opened) -> None:
+        self.push_screen(JobDetailScreen(self.backend, event.job, self.clock))
+
+    # --- actions -------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Dim the keys that make no sense for the selection (shown, not usable)."""
+        if not self.is_mounted or not self.query(JobList):
+            return True
+        job = self.job_list.selected
+        if action == "retry":
+            return True if job is not None and job.state.retryable else None
+        if action == "cancel_job":
+            return True if job is not None and job.state.cancellable else None
+        if action == "retry_all":
+            return True if self._failed() else None
+        return True
+
+    def _failed(self) -> list[Job]:
+        return [j for j in self.job_list.jobs.values() if j.state is JobState.FAILED]
+
+    async def _act(self, done: Callable[[Any], str], call: Awaitable[Any]) -> None:
+        """Await one backend action; report its outcome or its error, never crash."""
+        try:
+            result = await call
+        except BackendError as error:
+            self.notify(str(error), title="Refused", severity="error", timeout=8)
+        except Exception as error:  # a backend bug must not take the console down
+            self.notify(f"{type(error).__name__}: {error}", title="Failed", severity="error")
+        else:
+            self.notify(done(result))
+
+    def action_enqueue(self) -> None:
+        def chosen(request: EnqueueRequest | None) -> None:
+            if request is not None:
+                self.run_worker(
+                    self._act(
+                        lambda job: f"Enqueued {job.name} ({job.preset}) into {job.library}",
+                        self.backend.enqueue(request),
+                    )
+                )
+
+        self.push_screen(EnqueueScreen(self.backend), chosen)
+
+    def action_retry(self) -> None:
+        job = self.job_list.selected
+        if job is None or not job.state.retryable:
+            return
+        self.run_worker(
+            self._act(
+                lambda j: f"Retrying {j.name} (retry {j.retries})", self.backend.retry(job.id)
+            )
+        )
+
+    @work
+    async def action_retry_all(self) -> None:
+        failed = self._failed()
+        if not failed:
+            self.notify("No failed jobs to retry.")
+            return
+        plural = "job" if len(failed) == 1 else "jobs"
+        names = ", ".join(j.name for j in failed[:5]) + (" …" if len(failed) > 5 else "")
+        if await self.push_screen_wait(
+            Confirm(f"Retry {len(failed)} failed {plural}?", names, yes="Retry")
+        ):
+            await self._act(
+                lambda jobs: f"Retrying {len(jobs)} failed {plural}", self.backend.retry_failed()
+            )
+
+    @work
+    async def action_cancel_job(self) -> None:
+        job = self.job_list.selected
+        if job is None or not job.state.cancellable:
+            return
+        what = (
+            "HandBrake is stopped and its partial output removed."
+            if job.state is JobState.RUNNING
+            else "It leaves the queue; r brings it back."
+        )
+        if await self.push_screen_wait(Confirm(f"Cancel {job.name}?", what, yes="Cancel job")):
+            await self._act(lambda j: f"Cancelled {j.name}", self.backend.cancel(job.id))
+
+    def _target_tile(self) -> PonyTile | None:
+        focused = self.focused
+        if isinstance(focused, PonyTile):
+            return focused
+        tiles = list(self.query(PonyTile))
+        job = self.job_list.selected
+        if job is not None and job.node:
+            for tile in tiles:
+                if tile.node_name == job.node:
+                    return tile
+        return tiles[0] if len(tiles) == 1 else None
+
+    def action_cordon(self) -> None:
+        tile = self._target_tile()
+        if tile is None or tile.node is None:
+            self.notify("Select a pony first (tab to the tiles).", severity="warning")
+            return
+        node = tile.node
+        cordon = not node.cordoned
+
+        def done(updated: Node) -> str:
+            if updated.cordoned:
+                busy = " (its current encode finishes)" if tile.job is not None else ""
+                return f"Cordoned {updated.name}: no new jobs{busy}"
+            return f"Uncordoned {updated.name}: it takes jobs again"
+
+        self.run_worker(self._act(done, self.backend.set_cordoned(node.name, cordon)))
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.add_class("-visible")
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def filter_changed(self, event: Input.Changed) -> None:
+        self.job_list.query_text = event.value
+        self.query_one(StatusBar).filter_text = event.value
+
+    @on(Input.Submitted, "#filter")
+    def filter_done(self) -> None:
+        self.query_one("#filter", Input).remove_class("-visible")
+        self.job_list.focus()
+
+    def key_escape(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.has_class("-visible") or box.value:
+            box.value = ""
+            box.remove_class("-visible")
+            self.job_list.focus()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    @work
+    async def action_quit(self) -> None:
+        running = [j for j in self.job_list.jobs.values() if j.state is JobState.RUNNING]
+        if self.backend.mode == "local" and running:
+            plural = "encode is" if len(running) == 1 else "encodes are"
+            if not await self.push_screen_wait(
+                Confirm(
+                    f"Quit? {len(running)} {plural} running.",
+                    "They stop now and start again from the beginning when the console "
+                    "next opens; nothing is lost.",
+                    yes="Quit",
+                )
+            ):
+                return
+        self.exit()
+
+    async def on_unmount(self) -> None:
+        await self.backend.stop()
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for binding in APP_BINDINGS:
+            if binding.action == "quit":
+                continue
+            label = {"slash": "/", "question_mark": "?"}.get(binding.key, binding.key)
+            yield SystemCommand(
+                f"{binding.description} ({label})",
+                binding.tooltip or binding.description,
+                lambda action=binding.action: self.run_action(action),
+            )

@@ -1,0 +1,72 @@
+"""Pure text formatting of numbers, durations and bars (no Textual, no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.style import Style
+from rich.text import Text
+
+SPARK_CHARS = "▁▂▃▄▅▆▇█"
+
+
+def fmt_bytes(n: float | None) -> str:
+    if n is None:
+        return "-"
+    for unit in ("B", "K", "M", "G", "T"):
+        if abs(n) < 1024 or unit == "T":
+            return f"{n:.0f}{unit}" if unit in ("B", "K") else f"{n:.1f}{unit}"
+        n /= 1024
+    return f"{n:.1f}T"  # pragma: no cover - loop always returns
+
+
+def fmt_rate(bytes_per_s: float) -> str:
+    return f"{fmt_bytes(bytes_per_s)}/s"
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """Compact h/m/s: 45s, 3m04s, 1h02m."""
+    if seconds is None or seconds < 0:
+        return "-"
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+
+
+def fmt_percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}%"
+
+
+def fmt_fps(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+def sparkline(values: Iterable[float], width: int, top: float = 100.0) -> str:
+    """The last `width` values as block characters, scaled to 0..top."""
+    tail = list(values)[-width:] if width > 0 else []
+    if not tail:
+        return ""
+    top = max(top, max(tail), 1e-9)
+    last = len(SPARK_CHARS) - 1
+    return "".join(SPARK_CHARS[min(last, max(0, round(v / top * last)))] for v in tail)
+
+
+def bar(percent: float, width: int, fill: Style | str = "", empty: Style | str = "") -> Text:
+    """A progress bar of heavy lines with half-cell resolution (as Textual's ProgressBar)."""
+    percent = min(100.0, max(0.0, percent))
+    halves = round(percent / 100 * width * 2)
+    full, half = divmod(halves, 2)
+    text = Text("━" * full, style=fill)
+    if half:
+        text.append("╸", style=fill)
+    text.append("━" * (width - full - half), style=empty)
+    return text
+
+
+def truncate(text: str, width: int) -> str:
+    if width <= 0:
+        return ""
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"

@@ -1,0 +1,35 @@
+"""The console's keys, declared once: the app binds them, `?` and the palette list them."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+APP_BINDINGS: list[Binding] = [
+    Binding("e", "enqueue", "Enqueue", tooltip="Enqueue a rip from the inbox"),
+    Binding("r", "retry", "Retry", tooltip="Retry the selected failed job"),
+    Binding("R", "retry_all", "Retry all", tooltip="Retry every failed job"),
+    Binding("x", "cancel_job", "Cancel", tooltip="Cancel the selected job"),
+    Binding("c", "cordon", "Cordon", tooltip="Cordon or uncordon the pony"),
+    Binding("slash", "filter", "Filter", tooltip="Filter jobs by name, library, state, reason"),
+    Binding("question_mark", "help", "Help", tooltip="Show every key"),
+    Binding("q", "quit", "Quit", tooltip="Quit the console (encodes go on in cluster mode)"),
+]
+
+NAVIGATION: list[tuple[str, str]] = [
+    ("↑ ↓ j k", "move in the job list"),
+    ("PgUp PgDn g G", "page, top, bottom"),
+    ("enter", "open the selected job: command and last output"),
+    ("tab", "move between the job list and the pony tiles"),
+    ("ctrl+p", "command palette: every action by name"),
+    ("escape", "close a dialog, clear the filter"),
+]
+
+
+def _key_label(binding: Binding) -> str:
+    return {"slash": "/", "question_mark": "?"}.get(binding.key, binding.key)
+
+
+KEY_HELP: list[tuple[str, list[tuple[str, str]]]] = [
+    ("Actions", [(_key_label(b), b.tooltip or b.description) for b in APP_BINDINGS]),
+    ("Moving around", NAVIGATION),
+]

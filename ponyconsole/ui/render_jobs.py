@@ -1,0 +1,210 @@
+"""Job rows for the queue: columns declared once as data, one function per cell.
+
+As in k9s' render package, some columns are marked wide and drop out on a
+narrow terminal, so one list serves both 80x24 and 200x60.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from rich.style import Style
+from rich.text import Text
+
+from ponyconsole.domain.models import Job, JobState
+from ponyconsole.ui.format import bar, fmt_duration, fmt_fps, truncate
+
+Palette = Mapping[str, Style]
+
+STATE_ICONS: dict[JobState, str] = {
+    JobState.QUEUED: "…",
+    JobState.RUNNING: "▶",
+    JobState.SUCCEEDED: "✔",
+    JobState.FAILED: "✖",
+    JobState.CANCELLED: "⊘",
+    JobState.INTERRUPTED: "↯",
+}
+
+STATE_ROLES: dict[JobState, str] = {
+    JobState.QUEUED: "dim",
+    JobState.RUNNING: "accent",
+    JobState.SUCCEEDED: "ok",
+    JobState.FAILED: "bad",
+    JobState.CANCELLED: "dim",
+    JobState.INTERRUPTED: "warn",
+}
+
+# Where a queue is sorted: what needs eyes first.
+STATE_ORDER: dict[JobState, int] = {
+    JobState.RUNNING: 0,
+    JobState.FAILED: 1,
+    JobState.INTERRUPTED: 2,
+    JobState.QUEUED: 3,
+    JobState.CANCELLED: 4,
+    JobState.SUCCEEDED: 5,
+}
+
+Cell = Callable[[Job, float, Palette, int], Text]
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    width: int  # 0: takes the space left over
+    cell: Cell
+    wide: bool = False  # shown only on wide terminals
+    narrow: bool = False  # shown only on narrow ones
+    justify: str = "left"
+
+
+def _state(job: Job, now: float, palette: Palette, width: int) -> Text:
+    return Text(
+        f"{STATE_ICONS[job.state]} {job.state.value}", style=palette[STATE_ROLES[job.state]]
+    )
+
+
+def _name(job: Job, now: float, palette: Palette, width: int) -> Text:
+    title = f" #{job.title}" if job.title is not None else ""
+    return Text(truncate(job.name + title, width))
+
+
+def _library(job: Job, now: float, palette: Palette, width: int) -> Text:
+    return Text(truncate(job.library, width), style=palette["dim"])
+
+
+def _preset(job: Job, now: float, palette: Palette, width: int) -> Text:
+    return Text(truncate(job.preset, width), style=palette["dim"])
+
+
+def _progress_or_reason(job: Job, now: float, palette: Palette, width: int) -> Text:
+    """On narrow terminals: the failure reason in place of the bar."""
+    if job.state is JobState.FAILED and job.reason:
+        return Text(truncate(job.reason, width), style=palette["bad"])
+    return _progress(job, now, palette, width)
+
+
+def _progress(job: Job, now: float, palette: Palette, width: int) -> Text:
+    if job.state is JobState.SUCCEEDED:
+        percent = 100.0
+    elif job.progress is not None:
+        percent = job.progress.overall_percent
+    else:
+        percent = 0.0
+    label = f"{percent:3.0f}%"
+    role = "ok" if job.state is JobState.SUCCEEDED else "accent"
+    text = bar(percent, max(1, width - len(label) - 1), palette[role], palette["bar-empty"])
+    text.append(" " + label)
+    return text
+
+
+def _pass(job: Job, now: float, palette: Palette, width: int) -> Text:
+    p = job.progress
+    return Text(f"{p.pass_}/{p.passes}" if p and job.state is JobState.RUNNING else "")
+
+
+def _fps(job: Job, now: float, palette: Palette, width: int) -> Text:
+    p = job.progress
+    return Text(fmt_fps(p.fps) if p and job.state is JobState.RUNNING else "")
+
+
+def _avg_fps(job: Job, now: float, palette: Palette, width: int) -> Text:
+    p = job.progress
+    return Text(fmt_fps(p.avg_fps) if p and p.avg_fps is not None else "", style=palette["dim"])
+
+
+def _eta(job: Job, now: float, palette: Palette, width: int) -> Text:
+    p = job.progress
+    if job.state is not JobState.RUNNING or p is None:
+        return Text("")
+    return Text(fmt_duration(p.eta_seconds))
+
+
+def _elapsed(job: Job, now: float, palette: Palette, width: int) -> Text:
+    return Text(fmt_duration(job.elapsed(now)) if job.started_at else "", style=palette["dim"])
+
+
+def _retries(job: Job, now: float, palette: Palette, width: int) -> Text:
+    return Text(f"↻{job.retries}" if job.retries else "", style=palette["warn"])
+
+
+def _node(job: Job, now: float, palette: Palette, width: int) -> Text:
+    return Text(truncate(job.node or "", width), style=palette["dim"])
+
+
+def _reason(job: Job, now: float, palette: Palette, width: int) -> Text:
+    role = "bad" if job.state is JobState.FAILED else "dim"
+    return Text(truncate(job.reason or "", width), style=palette[role])
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("STATE", 13, _state),
+    Column("NAME", 0, _name),
+    Column("LIBRARY", 9, _library, wide=True),
+    Column("PRESET", 18, _preset, wide=True),
+    Column("PROGRESS", 20, _progress_or_reason, narrow=True),
+    Column("PROGRESS", 20, _progress, wide=True),
+    Column("PASS", 4, _pass),
+    Column("FPS", 5, _fps, justify="right"),
+    Column("AVG", 5, _avg_fps, wide=True, justify="right"),
+    Column("ETA", 6, _eta, justify="right"),
+    Column("ELAPSED", 7, _elapsed, wide=True, justify="right"),
+    Column("RETRY", 5, _retries),
+    Column("NODE", 16, _node, wide=True),
+    Column("REASON", 28, _reason, wide=True),
+)
+
+MIN_NAME_WIDTH = 14
+WIDE_FROM = 150  # terminal columns from which the wide columns show
+
+
+def layout(width: int) -> list[tuple[Column, int]]:
+    """The columns that fit in `width`, each with its width (the flex one gets the rest)."""
+    wide = width >= WIDE_FROM
+    columns = [c for c in COLUMNS if not (c.wide and not wide) and not (c.narrow and wide)]
+    fixed = sum(c.width for c in columns if c.width) + len(columns) - 1
+    flex = max(MIN_NAME_WIDTH, width - fixed)
+    return [(c, c.width or flex) for c in columns]
+
+
+def _fit(text: Text, width: int, justify: str) -> Text:
+    text.truncate(width, overflow="ellipsis")
+    pad = width - text.cell_len
+    if pad > 0:
+        if justify == "right":
+            text = Text(" " * pad) + text
+        else:
+            text.append(" " * pad)
+    return text
+
+
+def render_header(width: int, palette: Palette) -> Text:
+    row = Text(style=palette["header"])
+    for i, (column, w) in enumerate(layout(width)):
+        if i:
+            row.append(" ")
+        row.append_text(_fit(Text(column.name), w, column.justify))
+    return row
+
+
+def render_row(job: Job, width: int, now: float, palette: Palette) -> Text:
+    row = Text()
+    for i, (column, w) in enumerate(layout(width)):
+        if i:
+            row.append(" ")
+        row.append_text(_fit(column.cell(job, now, palette, w), w, column.justify))
+    return row
+
+
+def sort_key(job: Job) -> tuple[int, float]:
+    return (STATE_ORDER[job.state], job.created_at)
+
+
+def matches(job: Job, query: str) -> bool:
+    """Case-insensitive filter over what the user sees in a row."""
+    if not query:
+        return True
+    haystack = " ".join(
+        (job.name, job.library, job.preset, job.state.value, job.node or "", job.reason or "")
+    ).lower()
+    return all(term in haystack for term in query.lower().split())

@@ -1,0 +1,1 @@
+"""Modal screens: confirmations, help, job detail, enqueue."""

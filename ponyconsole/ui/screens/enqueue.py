@@ -1,0 +1,152 @@
+"""`e`: pick a rip from the inbox, its title, a preset and a library."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, OptionList, Select, Static
+from textual.widgets.option_list import Option
+
+from ponyconsole.backends.protocol import Backend, BackendError
+from ponyconsole.domain.models import Disc, EnqueueRequest
+from ponyconsole.ui.format import fmt_bytes, fmt_duration
+
+
+def rip_label(rip: Disc) -> Text:
+    text = Text(rip.name)
+    text.append(f"  {rip.library} · {rip.kind.value} · {fmt_bytes(rip.size)}", style="dim")
+    if rip.copying:
+        text.append("  copying…", style="italic")
+    if rip.scan_error:
+        text.append(f"  {rip.scan_error}", style="italic")
+    return text
+
+
+def title_label(disc: Disc, index: int) -> str:
+    title = next(t for t in disc.titles if t.index == index)
+    main = " (main feature)" if disc.main_title is title else ""
+    size = f", {title.width}x{title.height}" if title.width else ""
+    return f"title {title.index}: {fmt_duration(title.duration_seconds)}{size}{main}"
+
+
+class EnqueueScreen(ModalScreen[EnqueueRequest | None]):
+    BINDINGS = [
+        Binding("escape", "dismiss_none", "Cancel"),
+        Binding("ctrl+s", "submit", "Enqueue"),
+    ]
+
+    def __init__(self, backend: Backend) -> None:
+        super().__init__()
+        self.backend = backend
+        self.rips: list[Disc] = []
+        self.disc: Disc | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static("[b]Enqueue a rip[/b]  (enter picks, ctrl+s enqueues, escape cancels)")
+            yield OptionList(id="rips")
+            yield Static("Looking in the inbox…", id="rip-info")
+            with Horizontal(classes="field"):
+                yield Static("Title", classes="label")
+                yield Select[int](
+                    [], id="title", prompt="main feature", allow_blank=True, compact=True
+                )
+            with Horizontal(classes="field"):
+                yield Static("Preset", classes="label")
+                presets = self.backend.presets()
+                yield Select[str](
+                    [(p, p) for p in presets],
+                    id="preset",
+                    value=presets[0],
+                    allow_blank=False,
+                    compact=True,
+                )
+            with Horizontal(classes="field"):
+                yield Static("Library", classes="label")
+                yield Input(placeholder="movies", id="library", compact=True)
+            with Horizontal(id="buttons"):
+                yield Button(
+                    "Enqueue (ctrl+s)", variant="primary", id="enqueue", disabled=True, compact=True
+                )
+                yield Button("Cancel (esc)", id="cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self.load_rips()
+
+    @work(exclusive=True, group="rips")
+    async def load_rips(self) -> None:
+        info = self.query_one("#rip-info", Static)
+        try:
+            self.rips = await self.backend.list_rips()
+        except BackendError as error:
+            info.update(f"Cannot read the inbox: {error}")
+            return
+        options = self.query_one("#rips", OptionList)
+        options.clear_options()
+        options.add_options(
+            Option(rip_label(rip), id=rip.path, disabled=rip.copying or bool(rip.scan_error))
+            for rip in self.rips
+        )
+        if not self.rips:
+            info.update("The inbox is empty: copy a rip into it and press e again.")
+        else:
+            info.update(f"{len(self.rips)} rip(s) in the inbox. Pick one.")
+            options.focus()
+
+    @on(OptionList.OptionHighlighted, "#rips")
+    def rip_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        rip = next((r for r in self.rips if r.path == event.option.id), None)
+        if rip is None:
+            return
+        self.query_one("#library", Input).value = rip.library
+        self.scan(rip)
+
+    @work(exclusive=True, group="scan")
+    async def scan(self, rip: Disc) -> None:
+        info = self.query_one("#rip-info", Static)
+        button = self.query_one("#enqueue", Button)
+        button.disabled = True
+        self.disc = None
+        info.update(f"Scanning {rip.name} with HandBrake…")
+        try:
+            disc = await self.backend.scan(rip.path)
+        except BackendError as error:
+            info.update(Text(f"Cannot enqueue {rip.name}: {error}"))
+            return
+        self.disc = disc
+        titles = self.query_one("#title", Select)
+        titles.set_options([(title_label(disc, t.index), t.index) for t in disc.titles])
+        main = disc.main_title
+        if main is not None:
+            titles.value = main.index
+        info.update(f"{disc.name}: {len(disc.titles)} title(s)")
+        button.disabled = False
+
+    @on(OptionList.OptionSelected, "#rips")
+    def rip_selected(self) -> None:
+        self.query_one("#title", Select).focus()
+
+    @on(Button.Pressed, "#enqueue")
+    def action_submit(self) -> None:
+        if self.disc is None:
+            self.notify("Pick a rip first (it must have been scanned).", severity="warning")
+            return
+        title = self.query_one("#title", Select).value
+        preset = self.query_one("#preset", Select).value
+        library = self.query_one("#library", Input).value.strip() or self.disc.library
+        self.dismiss(
+            EnqueueRequest(
+                path=self.disc.path,
+                library=library,
+                preset=str(preset),
+                title=title if isinstance(title, int) else None,
+            )
+        )
+
+    @on(Button.Pressed, "#cancel")
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)

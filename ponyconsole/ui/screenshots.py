@@ -1,0 +1,66 @@
+"""`python -m ponyconsole.ui.screenshots DIR`: SVGs of the main screens, made by the app itself."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from ponyconsole.backends.memory import MemoryBackend
+from ponyconsole.backends.scenes import NOW, cluster_scene, local_scene
+from ponyconsole.ui.app import PonyConsole
+from ponyconsole.ui.screens.job_detail import JobDetailScreen
+
+SIZES = ((80, 24), (160, 48), (200, 60))
+
+LOG = (
+    "Encoding: task 1 of 2, 98.52 % (61.20 fps, avg 58.04 fps, ETA 00h00m02s)",
+    "Encoding: task 2 of 2, 41.50 % (38.20 fps, avg 35.53 fps, ETA 00h18m50s)",
+)
+
+
+def local_backend() -> MemoryBackend:
+    nodes, jobs, rips = local_scene()
+    return MemoryBackend(nodes, jobs, rips, logs={"job0001": LOG})
+
+
+def cluster_backend() -> MemoryBackend:
+    nodes, jobs = cluster_scene()
+    return MemoryBackend(nodes, jobs, mode="cluster")
+
+
+async def _shoot(make: Callable[[], MemoryBackend], keys: list[str], size: tuple[int, int],
+                 path: Path) -> None:  # fmt: skip
+    app = PonyConsole(make(), clock=lambda: NOW)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        for key in keys:
+            await pilot.press(key)
+            await pilot.pause()
+        await pilot.pause(0.3)
+        path.write_text(app.export_screenshot(title=path.stem), encoding="utf-8")
+
+
+SHOTS: dict[str, tuple[Callable[[], MemoryBackend], list[str]]] = {
+    "local-main": (local_backend, []),
+    "local-enqueue": (local_backend, ["e"]),
+    "local-job-detail": (local_backend, ["enter"]),
+    "local-help": (local_backend, ["question_mark"]),
+    "local-retry-all": (local_backend, ["R"]),
+    "cluster-main": (cluster_backend, []),
+}
+
+
+async def main(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for name, (make, keys) in SHOTS.items():
+        for width, height in SIZES:
+            path = out / f"{name}-{width}x{height}.svg"
+            await _shoot(make, keys, (width, height), path)
+            print(path)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(Path(sys.argv[1] if len(sys.argv) > 1 else "screenshots")))
+    _ = JobDetailScreen  # imported so a broken detail screen fails this script loudly

@@ -1,0 +1,38 @@
+"""Two lines under the queue about the selected job: where it comes from, why it failed."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from ponyconsole.domain.models import Job, JobState
+from ponyconsole.ui import palette
+
+
+class JobSummary(Widget):
+    COMPONENT_CLASSES = palette.COMPONENT_CLASSES
+
+    job: reactive[Job | None] = reactive(None)
+
+    def render(self) -> Group:
+        roles = palette.palette_of(self)
+        job = self.job
+        if job is None:
+            return Group(Text("No job selected. Press e to enqueue a rip.", style=roles["dim"]))
+        first = Text(job.source, style=roles["label"])
+        first.append(f"  → {job.library} · {job.preset}", style=roles["dim"])
+        if job.state is JobState.FAILED:
+            second = Text(f"failed: {job.reason or 'no reason recorded'}", style=roles["bad"])
+            second.append("  r retries", style=roles["dim"])
+        elif job.reason:
+            second = Text(job.reason, style=roles["warn"])
+        elif job.output:
+            second = Text(f"output: {job.output}", style=roles["dim"])
+        else:
+            second = Text("enter shows the HandBrake command and its output", style=roles["dim"])
+        for line in (first, second):
+            line.no_wrap = True
+            line.overflow = "ellipsis"
+        return Group(first, second)

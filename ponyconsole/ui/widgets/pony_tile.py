@@ -1,0 +1,99 @@
+"""One pony: health at a glance, the job it encodes, and short history."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from rich.console import Group
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from ponyconsole.domain.models import Job, Node
+from ponyconsole.ui import palette
+from ponyconsole.ui.render_nodes import render_job_line, render_metrics, render_title
+
+HISTORY = 60  # samples kept for the sparklines (one a second)
+
+
+class PonyTile(Widget, can_focus=True):
+    """Updated by setting `node` and `job`; only this tile repaints."""
+
+    COMPONENT_CLASSES = palette.COMPONENT_CLASSES
+
+    node: reactive[Node | None] = reactive(None, layout=False)
+    job: reactive[Job | None] = reactive(None, layout=False)
+
+    def __init__(self, node: Node, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.cpu_history: deque[float] = deque(maxlen=HISTORY)
+        self.watt_history: deque[float] = deque(maxlen=HISTORY)
+        self.set_reactive(PonyTile.node, node)
+        self._remember(node)
+        self._update_title()
+
+    @property
+    def node_name(self) -> str:
+        assert self.node is not None
+        return self.node.name
+
+    def _remember(self, node: Node) -> None:
+        metrics = node.metrics
+        if metrics is None:
+            return
+        last = getattr(self, "_last_sample", None)
+        if last == metrics.sampled_at:
+            return
+        self._last_sample = metrics.sampled_at
+        self.cpu_history.append(metrics.cpu_percent)
+        if metrics.watts is not None:
+            self.watt_history.append(metrics.watts)
+
+    def watch_node(self, node: Node | None) -> None:
+        if node is not None:
+            self._remember(node)
+            self.set_class(not node.ready, "-down")
+            self.set_class(node.cordoned, "-cordoned")
+        self._update_title()
+
+    def watch_job(self, job: Job | None) -> None:
+        self.set_class(job is not None, "-busy")
+        self._update_title()
+
+    def _update_title(self) -> None:
+        if self.node is None:
+            return
+        roles = palette.palette_of(self) if self.is_mounted else _NO_STYLE
+        self.border_title = render_title(self.node, self.job is not None, roles)
+        self.border_subtitle = self.node.internal_ip or ""
+
+    def on_mount(self) -> None:
+        self._update_title()
+
+    def render(self) -> Group:
+        roles = palette.palette_of(self)
+        width = max(10, self.content_size.width)
+        node = self.node
+        lines: list[Text] = []
+        if node is not None:
+            lines = render_metrics(
+                node.metrics,
+                self.cpu_history,
+                self.watt_history,
+                width,
+                roles,
+                has_agent=node.has_agent,
+            )
+        lines.append(render_job_line(self.job, width, roles))
+        for line in lines:
+            line.no_wrap = True
+            line.overflow = "ellipsis"
+        return Group(*lines)
+
+
+class _NoStyle(dict):  # type: ignore[type-arg]
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+_NO_STYLE = _NoStyle()

@@ -1,0 +1,40 @@
+"""The top line: mode, counts by state, connection."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from ponyconsole.domain.models import JobState
+from ponyconsole.ui import palette
+from ponyconsole.ui.render_jobs import STATE_ROLES
+
+
+class StatusBar(Widget):
+    COMPONENT_CLASSES = palette.COMPONENT_CLASSES
+
+    mode: reactive[str] = reactive("local")
+    ponies: reactive[int] = reactive(0)
+    counts: reactive[tuple[tuple[JobState, int], ...]] = reactive(())
+    connection: reactive[str] = reactive("")
+    filter_text: reactive[str] = reactive("")
+
+    def set_counts(self, states: list[JobState]) -> None:
+        counter = Counter(states)
+        self.counts = tuple((state, counter[state]) for state in JobState if counter[state])
+
+    def render(self) -> Text:
+        roles = palette.palette_of(self)
+        text = Text("ponyconsole ", style=roles["title"])
+        text.append(f"{self.mode} · {self.ponies} " + ("pony" if self.ponies == 1 else "ponies"))
+        for state, count in self.counts:
+            text.append(" · ")
+            text.append(f"{count} {state.value}", style=roles[STATE_ROLES[state]])
+        if self.filter_text:
+            text.append(f"  filter: {self.filter_text}", style=roles["warn"])
+        if self.connection:
+            text.append(f"  {self.connection}", style=roles["bad"])
+        return text
