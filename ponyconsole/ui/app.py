@@ -51,11 +51,17 @@ class PonyConsole(App[None]):
     BINDINGS = APP_BINDINGS
 
     def __init__(
-        self, backend: Backend, clock: Callable[[], float] = time.time, **kwargs: Any
+        self,
+        backend: Backend,
+        clock: Callable[[], float] = time.time,
+        startup: Callable[[Backend], Awaitable[str | None]] | None = None,
+        **kwargs: Any,
     ) -> None:
+        """`startup` runs once the backend is up (the demo enqueues its clips there)."""
         super().__init__(**kwargs)
         self.backend = backend
         self.clock = clock
+        self.startup = startup
 
     # --- layout --------------------------------------------------------------------
 
@@ -93,6 +99,10 @@ class PonyConsole(App[None]):
             await self._upsert_node(node)
         self.job_list.set_jobs(snapshot.jobs)
         self._jobs_changed()
+        if self.startup is not None:
+            self.run_worker(
+                self._act(lambda message: message or "Ready", self.startup(self.backend))
+            )
         async for event in self.backend.events():
             await self.apply(event)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rich.style import Style
 from rich.text import Text
@@ -155,16 +156,33 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 MIN_NAME_WIDTH = 14
-WIDE_FROM = 150  # terminal columns from which the wide columns show
+COMFORTABLE_NAME_WIDTH = 30  # wide columns show only while names keep this much room
+WIDE_FROM = 110  # below this, not even the first wide column is tried
+# Which wide columns to add first when there is room.
+WIDE_PRIORITY = ("PROGRESS", "LIBRARY", "ELAPSED", "AVG", "NODE", "PRESET", "REASON")
 
 
-def layout(width: int) -> list[tuple[Column, int]]:
+def _flex(columns: list[Column], width: int) -> int:
+    return width - sum(c.width for c in columns) - (len(columns) - 1)
+
+
+@lru_cache(maxsize=16)
+def layout(width: int) -> tuple[tuple[Column, int], ...]:
     """The columns that fit in `width`, each with its width (the flex one gets the rest)."""
-    wide = width >= WIDE_FROM
-    columns = [c for c in COLUMNS if not (c.wide and not wide) and not (c.narrow and wide)]
-    fixed = sum(c.width for c in columns if c.width) + len(columns) - 1
-    flex = max(MIN_NAME_WIDTH, width - fixed)
-    return [(c, c.width or flex) for c in columns]
+    chosen = {id(c) for c in COLUMNS if not c.wide}
+    if width >= WIDE_FROM:
+        chosen = {id(c) for c in COLUMNS if not c.wide and not c.narrow}
+        for name in WIDE_PRIORITY:
+            extra = next(c for c in COLUMNS if c.wide and c.name == name)
+            trial = [c for c in COLUMNS if id(c) in chosen | {id(extra)}]
+            if _flex(trial, width) >= COMFORTABLE_NAME_WIDTH:
+                chosen.add(id(extra))
+        if not any(c.name == "REASON" and id(c) in chosen for c in COLUMNS):
+            # no room for reasons: keep them in the progress column instead
+            chosen = {id(c) for c in COLUMNS if id(c) in chosen and c.name != "PROGRESS"}
+            chosen |= {id(c) for c in COLUMNS if c.narrow}
+    columns = [c for c in COLUMNS if id(c) in chosen]
+    return tuple((c, c.width or max(MIN_NAME_WIDTH, _flex(columns, width))) for c in columns)
 
 
 def _fit(text: Text, width: int, justify: str) -> Text:

@@ -26,8 +26,10 @@ class JobSummary(Widget):
         if job.state is JobState.FAILED:
             second = Text(f"failed: {job.reason or 'no reason recorded'}", style=roles["bad"])
             second.append("  r retries", style=roles["dim"])
-        elif job.reason:
+        elif job.reason and job.state is JobState.INTERRUPTED:
             second = Text(job.reason, style=roles["warn"])
+        elif job.reason:
+            second = Text(f"last time: {job.reason}", style=roles["dim"])
         elif job.output:
             second = Text(f"output: {job.output}", style=roles["dim"])
         else:
