@@ -14,6 +14,7 @@ import psutil
 from ponyconsole.backends.local.backend import LocalBackend
 from ponyconsole.backends.local.settings import LocalSettings
 from ponyconsole.domain.models import Job, JobState
+from tests.fixtures.media import make_clip
 
 TEST_PRESET = "Very Fast 480p30"
 
@@ -74,3 +75,11 @@ def handbrakes_under(root: Path) -> list[psutil.Process]:
         except psutil.Error:
             continue
     return found
+
+
+def long_clip_in(media_dir: Path) -> Path:
+    """About 3 s of encoding here: long enough to act on an encode in progress. Made once."""
+    path = media_dir / "long.mp4"
+    if not path.exists():
+        make_clip(path.with_name("long.tmp.mp4"), seconds=20, size="640x480").rename(path)
+    return path

@@ -16,9 +16,21 @@ from ponyconsole.backends.local.scanner import scan_titles
 from ponyconsole.backends.protocol import BackendError, JobChanged
 from ponyconsole.domain.models import EnqueueRequest, JobState
 from tests.fixtures.media import make_clip
-from tests.local_support import TEST_PRESET, handbrakes_under, place, settings_for, wait_job
+from tests.local_support import (
+    TEST_PRESET,
+    handbrakes_under,
+    long_clip_in,
+    place,
+    settings_for,
+    wait_job,
+)
 
 pytestmark = pytest.mark.handbrake
+
+
+@pytest.fixture(scope="session")
+def long_clip(media_dir: Path) -> Path:
+    return long_clip_in(media_dir)
 
 
 @pytest.fixture
@@ -27,12 +39,6 @@ async def backend(tmp_path: Path) -> AsyncIterator[LocalBackend]:
     await backend.start()
     yield backend
     await backend.stop()
-
-
-@pytest.fixture(scope="session")
-def long_clip(media_dir: Path) -> Path:
-    """Long enough (about 4 s of encoding here) to act on an encode in progress."""
-    return make_clip(media_dir / "long.mp4", seconds=40, size="640x480")
 
 
 def _request(path: Path, library: str = "movies") -> EnqueueRequest:
@@ -141,7 +147,10 @@ async def test_handbrake_killed_from_outside_names_the_signal(
 HOSTILE = ["with space 'and' \"quotes\".mp4", "-dash.mp4", "ünïcødé 映画.mp4", "new\nline.mp4"]
 
 
-async def test_hostile_names_encode(backend: LocalBackend, clip: Path, tmp_path: Path) -> None:
+async def test_hostile_names_encode(backend: LocalBackend, media_dir: Path, tmp_path: Path) -> None:
+    clip = media_dir / "short.mp4"
+    if not clip.exists():
+        make_clip(clip, seconds=2)
     jobs = [await backend.enqueue(_request(place(clip, tmp_path / "inbox" / n))) for n in HOSTILE]
     outputs = []
     for job in jobs:

@@ -95,6 +95,7 @@ class MetricsSampler:
         psutil.cpu_percent(interval=None)  # prime: the first non-blocking call returns 0
         psutil.cpu_percent(interval=None, percpu=True)
         self._read_rapl(0.0)
+        self._last_time = time.monotonic()
 
     def _read_rapl(self, dt: float) -> float | None:
         if not self._zones:

@@ -159,6 +159,12 @@ class JobQueue:
         with self._lock:
             self._db.close()
 
+    def __enter__(self) -> JobQueue:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """One write transaction taken up front (BEGIN IMMEDIATE), so read-then-write is atomic."""
