@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ponyconsole.domain.handbrake_progress import ProgressParser  # noqa: E402
-from tests.fixtures.media import make_clip  # noqa: E402
+from ponyconsole.domain.handbrake_progress import ProgressParser
+from tests.fixtures.media import make_clip
 
 CHUNK = 64 * 1024
 
