@@ -123,6 +123,42 @@ async def test_kill_9_of_the_console_mid_encode(long_clip: Path, tmp_path: Path)
     assert outputs == ["long.mkv"]
 
 
+HOLDS_A_HANDBRAKE = """
+import os, subprocess, sys
+from pathlib import Path
+from ponyconsole.backends.local.queue import JobQueue
+queue = JobQueue(Path(sys.argv[1]))
+row = queue.claim_next("testpony")
+argv = ["HandBrakeCLI", "-i", sys.argv[2], "-o", sys.argv[3], "--preset", "Very Fast 480p30"]
+# Output to /dev/null: this HandBrake gets no SIGPIPE when we die, a true orphan.
+hb = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                      start_new_session=True)
+queue.set_process(row.job.id, hb.pid, hb.pid, tuple(argv))
+print(hb.pid, flush=True)
+os._exit(0)
+"""
+
+
+def test_recovery_kills_a_live_orphan_before_requeueing(long_clip: Path, tmp_path: Path) -> None:
+    db = tmp_path / "q.sqlite3"
+    with JobQueue(db) as queue:
+        queue.enqueue(
+            job_id="orphan", source=str(long_clip), library="movies", preset=TEST_PRESET,
+            title=None, output=str(tmp_path / "out.mkv"), source_size=1, source_duration=20.0,
+        )  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", HOLDS_A_HANDBRAKE, str(db), str(long_clip), str(tmp_path / "o.mkv")],
+        cwd=ROOT, capture_output=True, text=True, check=True, timeout=30,
+    )  # fmt: skip
+    orphan = psutil.Process(int(done.stdout))
+    assert orphan.is_running() and orphan.status() != psutil.STATUS_ZOMBIE
+    with JobQueue(db) as queue:
+        (recovered,) = queue.recover()
+        assert recovered.job.state is JobState.INTERRUPTED
+        assert recovered.pid is None
+    assert handbrakes_under(tmp_path) == []
+
+
 async def test_clean_stop_mid_encode_interrupts_and_reruns(long_clip: Path, tmp_path: Path) -> None:
     rip = place(long_clip, tmp_path / "inbox" / "long.mp4")
     settings = settings_for(tmp_path)

@@ -21,7 +21,7 @@ from ponyconsole.backends.local.inbox import Inbox
 from ponyconsole.backends.local.metrics import MetricsSampler
 from ponyconsole.backends.local.processes import kill_group, process_alive
 from ponyconsole.backends.local.queue import JobQueue, QueuedJob, job_id_for
-from ponyconsole.backends.local.runner import Runner, output_name
+from ponyconsole.backends.local.runner import Runner, output_name, partial_path
 from ponyconsole.backends.local.scanner import ScanCache, list_presets
 from ponyconsole.backends.local.settings import LocalSettings
 from ponyconsole.backends.protocol import (
@@ -90,7 +90,11 @@ class LocalBackend:
         settings = self.settings
         await asyncio.to_thread(settings.ensure_dirs)
         self._queue = queue = await asyncio.to_thread(JobQueue, settings.db_path)
-        await asyncio.to_thread(queue.recover)
+        recovered = await asyncio.to_thread(queue.recover)
+        for row in recovered:  # the dead console's half-written output
+            if row.job.output:
+                with contextlib.suppress(OSError):
+                    await asyncio.to_thread(partial_path(Path(row.job.output)).unlink)
         rows = await asyncio.to_thread(queue.all)
         self._jobs = {row.job.id: row.job for row in rows}
         cordoned = await asyncio.to_thread(queue.get_setting, _CORDONED_KEY, "0") == "1"

@@ -190,11 +190,14 @@ class Runner:
             state, reason = await self._encode(claimed, final, partial, parser, log)
         except Exception as exc:  # a bug here must not leave the job RUNNING forever
             state, reason = JobState.FAILED, f"console error while encoding: {exc!r}"
+            proc = self._procs.get(job.id)
+            if proc is not None and proc.returncode is None:
+                await asyncio.to_thread(kill_group, proc.pid, proc.pid)
         finally:
             with contextlib.suppress(OSError):
                 partial.unlink()
         log.close()
-        if job.id in self._interrupting:
+        if job.id in self._interrupting and state is not JobState.SUCCEEDED:
             state, reason = JobState.INTERRUPTED, INTERRUPTED_REASON
         row, _applied = await asyncio.to_thread(
             self.queue.finish, job.id, state, reason, log.tail(), parser.last
