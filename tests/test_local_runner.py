@@ -164,3 +164,26 @@ async def test_hostile_names_encode(backend: LocalBackend, media_dir: Path, tmp_
         "new line.mkv",
     ]
     assert all((tmp_path / "library" / "movies" / name).stat().st_size > 0 for name in outputs)
+
+
+async def test_output_shorter_than_the_source_fails(
+    backend: LocalBackend, clip: Path, tmp_path: Path
+) -> None:
+    """The verifier compares the real output's duration with what the source scan promised."""
+    rip = place(clip, tmp_path / "inbox" / "claims-a-minute.mp4")
+    row, _ = await asyncio.to_thread(
+        backend._q.enqueue,
+        job_id="short1",
+        source=str(rip),
+        library="movies",
+        preset=TEST_PRESET,
+        title=None,
+        output=str(tmp_path / "library" / "movies" / "claims-a-minute.mkv"),
+        source_size=rip.stat().st_size,
+        source_duration=60.0,
+    )
+    backend._runner.wake()  # type: ignore[union-attr]
+    done = await wait_job(backend, row.job.id, {JobState.SUCCEEDED, JobState.FAILED})
+    assert done.state is JobState.FAILED
+    assert done.reason == "output 8 s long, source 60 s"
+    assert list((tmp_path / "library").rglob("*.mkv")) == []
