@@ -66,20 +66,25 @@ class PonyConsole(App[None]):
     # --- layout --------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield StatusBar(id="status")
-        yield Container(id="ponies")
+        # Kept as attributes: a modal on top must not hide them from event handlers.
+        self.status = StatusBar(id="status")
+        self.ponies = Container(id="ponies")
+        self.job_list = JobList(clock=self.clock, id="jobs")
+        self.summary = JobSummary(id="summary")
+        self.filter_box = Input(placeholder="filter: words that must all appear", id="filter")
+        yield self.status
+        yield self.ponies
         yield JobHeader(id="job-header")
-        yield JobList(clock=self.clock, id="jobs")
-        yield JobSummary(id="summary")
-        yield Input(placeholder="filter: words that must all appear", id="filter")
+        yield self.job_list
+        yield self.summary
+        yield self.filter_box
         yield Footer(compact=True, show_command_palette=False)
 
-    @property
-    def job_list(self) -> JobList:
-        return self.query_one(JobList)
+    def tiles(self) -> list[PonyTile]:
+        return list(self.ponies.query(PonyTile))
 
     def on_mount(self) -> None:
-        status = self.query_one(StatusBar)
+        status = self.status
         status.mode = self.backend.mode + (" · read-only" if self.backend.read_only else "")
         self.job_list.focus()
         self.set_interval(1.0, self.job_list.refresh_running)
@@ -91,7 +96,7 @@ class PonyConsole(App[None]):
         try:
             await self.backend.start()
         except BackendError as error:
-            self.query_one(StatusBar).connection = f"cannot start: {error}"
+            self.status.connection = f"cannot start: {error}"
             self.notify(str(error), title="Backend", severity="error", timeout=30)
             return
         snapshot = self.backend.snapshot()
@@ -117,27 +122,27 @@ class PonyConsole(App[None]):
             case NodeChanged(node=node):
                 await self._upsert_node(node)
             case NodeRemoved(name=name):
-                for tile in self.query(f"#{tile_id(name)}"):
+                for tile in self.ponies.query(f"#{tile_id(name)}"):
                     await tile.remove()
-                self.query_one(StatusBar).ponies = len(self.query(PonyTile))
+                self.status.ponies = len(self.tiles())
             case ConnectionChanged(connected=connected, message=message):
-                self.query_one(StatusBar).connection = "" if connected else message
+                self.status.connection = "" if connected else message
 
     async def _upsert_node(self, node: Node) -> None:
-        tiles = self.query(f"#{tile_id(node.name)}")
+        tiles = self.ponies.query(f"#{tile_id(node.name)}")
         if tiles:
             tile = tiles.first(PonyTile)
             tile.node = node
         else:
             tile = PonyTile(node, id=tile_id(node.name), classes="pony")
-            await self.query_one("#ponies").mount(tile)
+            await self.ponies.mount(tile)
             tile.job = self._running_on(node.name)
-            count = len(self.query(PonyTile))
-            self.query_one(StatusBar).ponies = count
-            self.query_one("#ponies").set_class(count == 1, "-single")
+            count = len(self.tiles())
+            self.status.ponies = count
+            self.ponies.set_class(count == 1, "-single")
 
     def _running_on(self, node_name: str) -> Job | None:
-        tiles = len(self.query(PonyTile))
+        tiles = len(self.tiles())
         for job in self.job_list.jobs.values():
             if job.state is JobState.RUNNING and (
                 job.node == node_name or (job.node is None and tiles == 1)
@@ -146,15 +151,15 @@ class PonyConsole(App[None]):
         return None
 
     def _jobs_changed(self, job: Job | None = None) -> None:
-        self.query_one(StatusBar).set_counts([j.state for j in self.job_list.jobs.values()])
-        for tile in self.query(PonyTile):
+        self.status.set_counts([j.state for j in self.job_list.jobs.values()])
+        for tile in self.tiles():
             if job is None or job.node in (None, tile.node_name) or tile.job is not None:
                 tile.job = self._running_on(tile.node_name)
         self.refresh_bindings()
 
     @on(JobList.Highlighted)
     def job_highlighted(self, event: JobList.Highlighted) -> None:
-        self.query_one(JobSummary).job = event.job
+        self.summary.job = event.job
         self.refresh_bindings()
 
     @on(JobList.Opened)
@@ -165,7 +170,7 @@ class PonyConsole(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Dim the keys that make no sense for the selection (shown, not usable)."""
-        if not self.is_mounted or not self.query(JobList):
+        if not hasattr(self, "job_list"):
             return True
         job = self.job_list.selected
         if action == "retry":
@@ -244,7 +249,7 @@ class PonyConsole(App[None]):
         focused = self.focused
         if isinstance(focused, PonyTile):
             return focused
-        tiles = list(self.query(PonyTile))
+        tiles = self.tiles()
         job = self.job_list.selected
         if job is not None and job.node:
             for tile in tiles:
@@ -269,22 +274,22 @@ class PonyConsole(App[None]):
         self.run_worker(self._act(done, self.backend.set_cordoned(node.name, cordon)))
 
     def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self.filter_box
         box.add_class("-visible")
         box.focus()
 
     @on(Input.Changed, "#filter")
     def filter_changed(self, event: Input.Changed) -> None:
         self.job_list.query_text = event.value
-        self.query_one(StatusBar).filter_text = event.value
+        self.status.filter_text = event.value
 
     @on(Input.Submitted, "#filter")
     def filter_done(self) -> None:
-        self.query_one("#filter", Input).remove_class("-visible")
+        self.filter_box.remove_class("-visible")
         self.job_list.focus()
 
     def key_escape(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self.filter_box
         if box.has_class("-visible") or box.value:
             box.value = ""
             box.remove_class("-visible")

@@ -96,6 +96,9 @@ class EnqueueScreen(ModalScreen[EnqueueRequest | None]):
         else:
             info.update(f"{len(self.rips)} rip(s) in the inbox. Pick one.")
             options.focus()
+            ready = [i for i, rip in enumerate(self.rips) if not rip.copying and not rip.scan_error]
+            if ready:
+                options.highlighted = ready[0]
 
     @on(OptionList.OptionHighlighted, "#rips")
     def rip_highlighted(self, event: OptionList.OptionHighlighted) -> None:
