@@ -71,7 +71,11 @@ class PonyConsole(App[None]):
         self.ponies = Container(id="ponies")
         self.job_list = JobList(clock=self.clock, id="jobs")
         self.summary = JobSummary(id="summary")
-        self.filter_box = Input(placeholder="filter: words that must all appear", id="filter")
+        self.filter_box = Input(
+            placeholder="filter: words that must all appear (enter keeps, escape clears)",
+            id="filter",
+            compact=True,
+        )
         yield self.status
         yield self.ponies
         yield JobHeader(id="job-header")
@@ -79,6 +83,13 @@ class PonyConsole(App[None]):
         yield self.summary
         yield self.filter_box
         yield Footer(compact=True, show_command_palette=False)
+
+    COMPACT_BELOW = 40  # terminal rows under which tiles drop to two lines of figures
+
+    def on_resize(self) -> None:
+        compact = self.size.height < self.COMPACT_BELOW
+        for tile in self.tiles():
+            tile.compact = compact
 
     def tiles(self) -> list[PonyTile]:
         return list(self.ponies.query(PonyTile))
@@ -135,6 +146,7 @@ class PonyConsole(App[None]):
             tile.node = node
         else:
             tile = PonyTile(node, id=tile_id(node.name), classes="pony")
+            tile.compact = self.size.height < self.COMPACT_BELOW
             await self.ponies.mount(tile)
             tile.job = self._running_on(node.name)
             count = len(self.tiles())

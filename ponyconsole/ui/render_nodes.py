@@ -64,6 +64,64 @@ def _cores(per_core: Sequence[float], palette: Palette) -> Text:
     return text
 
 
+def _cpu(metrics: NodeMetrics, palette: Palette) -> Text:
+    text = Text("CPU ", style=palette["label"])
+    level = _level(metrics.cpu_percent, CPU_WARN, CPU_BAD)
+    text.append(f"{metrics.cpu_percent:3.0f}% ", style=palette[level])
+    return text
+
+
+def _mem(metrics: NodeMetrics, palette: Palette, sizes: bool = True) -> Text:
+    text = Text("MEM ", style=palette["label"])
+    level = _level(metrics.mem_percent, MEM_WARN, MEM_BAD)
+    text.append(f"{metrics.mem_percent:3.0f}% ", style=palette[level])
+    if sizes:
+        text.append(f"{fmt_bytes(metrics.mem_used)}/{fmt_bytes(metrics.mem_total)}")
+    return text
+
+
+def _swap(metrics: NodeMetrics, palette: Palette, compact: bool = False) -> Text:
+    """Swap used and its in/out rate: the seeds' lock-ups were memory pressure without swap."""
+    text = Text("SWP ", style=palette["label"])
+    if not metrics.swap_total:
+        text.append("none ", style=palette["warn"])
+    elif compact:
+        text.append(f"{fmt_bytes(metrics.swap_used)} ")
+    else:
+        text.append(f"{fmt_bytes(metrics.swap_used)}/{fmt_bytes(metrics.swap_total)} ")
+    swapping = max(metrics.swap_in_per_s, metrics.swap_out_per_s)
+    role = "bad" if swapping >= SWAP_ACTIVE else "dim"
+    if compact:
+        rate = fmt_rate(metrics.swap_in_per_s + metrics.swap_out_per_s)
+        text.append(f"⇅{rate} ", style=palette[role])
+    else:
+        rates = f"in {fmt_rate(metrics.swap_in_per_s)} out {fmt_rate(metrics.swap_out_per_s)} "
+        text.append(rates, style=palette[role])
+    return text
+
+
+def _temperature(metrics: NodeMetrics, palette: Palette) -> Text:
+    if metrics.temperature_c is None:
+        return Text()
+    level = _level(metrics.temperature_c, TEMP_WARN, TEMP_BAD)
+    return Text(f"{metrics.temperature_c:.0f}°C ", style=palette[level])
+
+
+def _power(metrics: NodeMetrics, palette: Palette) -> Text:
+    """Watts and where they come from; an estimate is marked as one."""
+    if metrics.watts is None:
+        return Text()
+    estimate = metrics.power_source is PowerSource.ESTIMATE
+    text = Text(f"{'~' if estimate else ''}{metrics.watts:.1f}W", style=palette["title"])
+    text.append(" est " if estimate else f" {metrics.power_source} ", style=palette["dim"])
+    return text
+
+
+def _spark(text: Text, history: Sequence[float], width: int, palette: Palette, top: float) -> Text:
+    text.append(sparkline(history, max(0, width - text.cell_len), top=top), style=palette["spark"])
+    return text
+
+
 def render_metrics(
     metrics: NodeMetrics | None,
     cpu_history: Sequence[float],
@@ -71,60 +129,34 @@ def render_metrics(
     width: int,
     palette: Palette,
     has_agent: bool = True,
+    compact: bool = False,
 ) -> list[Text]:
-    """Four lines: CPU, memory, swap, load/temperature/power."""
+    """Four lines (CPU, memory, swap, load/temperature/power), or two when compact."""
+    lines = 2 if compact else 4
     if metrics is None:
         why = "no agent" if not has_agent else "waiting for metrics…"
-        return [Text(why, style=palette["dim"]), Text(), Text(), Text()]
-    spark_w = max(0, width - 22)
-
-    cpu = Text("CPU ", style=palette["label"])
-    cpu.append(
-        f"{metrics.cpu_percent:4.0f}% ",
-        style=palette[_level(metrics.cpu_percent, CPU_WARN, CPU_BAD)],
-    )
-    cpu.append_text(_cores(metrics.per_core[: max(0, width - 11 - spark_w)], palette))
+        return [Text(why, style=palette["dim"])] + [Text() for _ in range(lines - 1)]
+    watt_top = max(watt_history, default=1.0)
+    if compact:
+        first = _cpu(metrics, palette) + _mem(metrics, palette, sizes=False)
+        first = _spark(first, cpu_history, width, palette, 100.0)
+        second = _swap(metrics, palette, compact=True) + _temperature(metrics, palette)
+        return [first, second + _power(metrics, palette)]
+    cpu = _cpu(metrics, palette)
+    cpu.append_text(_cores(metrics.per_core[: max(0, width // 3)], palette))
     cpu.append(" ")
-    cpu.append(sparkline(cpu_history, max(0, width - cpu.cell_len)), style=palette["spark"])
-
-    mem = Text("MEM ", style=palette["label"])
-    mem.append(
-        f"{metrics.mem_percent:4.0f}% ",
-        style=palette[_level(metrics.mem_percent, MEM_WARN, MEM_BAD)],
-    )
-    mem.append(f"{fmt_bytes(metrics.mem_used)}/{fmt_bytes(metrics.mem_total)}")
-
-    swapping = max(metrics.swap_in_per_s, metrics.swap_out_per_s)
-    swap = Text("SWP ", style=palette["label"])
-    if metrics.swap_total:
-        swap.append(f"{fmt_bytes(metrics.swap_used)}/{fmt_bytes(metrics.swap_total)} ")
-    else:
-        swap.append("none ", style=palette["warn"])
-    swap.append(
-        f"in {fmt_rate(metrics.swap_in_per_s)} out {fmt_rate(metrics.swap_out_per_s)}",
-        style=palette["bad" if swapping >= SWAP_ACTIVE else "dim"],
-    )
-
     misc = Text("LOAD ", style=palette["label"])
     misc.append(f"{metrics.load[0]:.2f} ")
-    if metrics.temperature_c is not None:
-        misc.append(
-            f"{metrics.temperature_c:.0f}°C ",
-            style=palette[_level(metrics.temperature_c, TEMP_WARN, TEMP_BAD)],
-        )
+    misc += _temperature(metrics, palette)
     if metrics.watts is not None:
         misc.append("PWR ", style=palette["label"])
-        estimate = metrics.power_source is PowerSource.ESTIMATE
-        misc.append(f"{'~' if estimate else ''}{metrics.watts:.1f}W")
-        misc.append(" est" if estimate else f" {metrics.power_source}", style=palette["dim"])
-        misc.append(" ")
-        misc.append(
-            sparkline(
-                watt_history, max(0, width - misc.cell_len), top=max(watt_history, default=1)
-            ),
-            style=palette["spark"],
-        )
-    return [line for line in (cpu, mem, swap, misc)]
+        misc += _power(metrics, palette)
+    return [
+        _spark(cpu, cpu_history, width, palette, 100.0),
+        _mem(metrics, palette),
+        _swap(metrics, palette),
+        _spark(misc, watt_history, width, palette, watt_top),
+    ]
 
 
 def render_job_line(job: Job | None, width: int, palette: Palette) -> Text:

@@ -23,6 +23,7 @@ class PonyTile(Widget, can_focus=True):
 
     node: reactive[Node | None] = reactive(None, layout=False)
     job: reactive[Job | None] = reactive(None, layout=False)
+    compact: reactive[bool] = reactive(False, toggle_class="-compact")
 
     def __init__(self, node: Node, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -83,6 +84,7 @@ class PonyTile(Widget, can_focus=True):
                 width,
                 roles,
                 has_agent=node.has_agent,
+                compact=self.compact,
             )
         lines.append(render_job_line(self.job, width, roles))
         for line in lines:

@@ -10,7 +10,7 @@ from textual.widget import Widget
 
 from ponyconsole.domain.models import JobState
 from ponyconsole.ui import palette
-from ponyconsole.ui.render_jobs import STATE_ROLES
+from ponyconsole.ui.render_jobs import STATE_ICONS, STATE_ROLES
 
 
 class StatusBar(Widget):
@@ -30,9 +30,11 @@ class StatusBar(Widget):
         roles = palette.palette_of(self)
         text = Text("ponyconsole ", style=roles["title"])
         text.append(f"{self.mode} · {self.ponies} " + ("pony" if self.ponies == 1 else "ponies"))
+        narrow = self.size.width < 100
         for state, count in self.counts:
-            text.append(" · ")
-            text.append(f"{count} {state.value}", style=roles[STATE_ROLES[state]])
+            text.append(" " if narrow else " · ")
+            label = f"{STATE_ICONS[state]}{count}" if narrow else f"{count} {state.value}"
+            text.append(label, style=roles[STATE_ROLES[state]])
         if self.filter_text:
             text.append(f"  filter: {self.filter_text}", style=roles["warn"])
         if self.connection:
