@@ -245,3 +245,22 @@ async def test_q_asks_before_interrupting_an_encode(tmp_path: Path, media_dir: P
         await until(pilot, lambda: not app.is_running)
     await asyncio.sleep(0)
     assert not handbrakes_under(tmp_path)
+
+
+async def test_hostile_names_stay_on_one_line_and_never_parse_as_markup(tmp_path: Path) -> None:
+    app, backend = console(tmp_path)
+    name = "[bold]Ponies[red] -x 'quoted'\nsecond line.mkv"
+    async with app.run_test(size=(100, 30)) as pilot:
+        await started(pilot, app)
+        (job,) = await failed_jobs(pilot, backend, tmp_path, [name])
+        job_list = app.query_one(JobList)
+        await until(pilot, lambda: job.id in job_list.jobs)
+        strip = job_list.render_line(0)
+        assert "[bold]Ponies[red]" in strip.text and "␤" in strip.text
+        assert strip.cell_length == job_list.scrollable_content_region.width
+        await pilot.press("r")  # the notification quotes the name: no markup error
+        await until(pilot, lambda: jobs_of(backend)[job.id].retries == 1)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, JobDetailScreen))
+        await pilot.pause(0.2)
+        assert app.is_running

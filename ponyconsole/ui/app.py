@@ -108,7 +108,7 @@ class PonyConsole(App[None]):
             await self.backend.start()
         except BackendError as error:
             self.status.connection = f"cannot start: {error}"
-            self.notify(str(error), title="Backend", severity="error", timeout=30)
+            self.notify(str(error), title="Backend", severity="error", timeout=30, markup=False)
             return
         snapshot = self.backend.snapshot()
         for node in snapshot.nodes:
@@ -201,11 +201,13 @@ class PonyConsole(App[None]):
         try:
             result = await call
         except BackendError as error:
-            self.notify(str(error), title="Refused", severity="error", timeout=8)
+            self.notify(str(error), title="Refused", severity="error", timeout=8, markup=False)
         except Exception as error:  # a backend bug must not take the console down
-            self.notify(f"{type(error).__name__}: {error}", title="Failed", severity="error")
+            self.notify(
+                f"{type(error).__name__}: {error}", title="Failed", severity="error", markup=False
+            )
         else:
-            self.notify(done(result))
+            self.notify(done(result), markup=False)
 
     def action_enqueue(self) -> None:
         def chosen(request: EnqueueRequest | None) -> None:

@@ -66,7 +66,16 @@ def bar(percent: float, width: int, fill: Style | str = "", empty: Style | str =
     return text
 
 
+_CONTROL = {c: "�" for c in range(32)} | {0x0A: "␤", 0x0D: "␍", 0x09: " ", 0x7F: "�"}
+
+
+def printable(text: str) -> str:
+    """One line of text, whatever a file name holds: newlines shown as ␤, controls as �."""
+    return text.translate(_CONTROL)
+
+
 def truncate(text: str, width: int) -> str:
     if width <= 0:
         return ""
+    text = printable(text)
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -25,9 +26,10 @@ class Confirm(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(self.question, id="question")
+            # Text, not markup: questions quote file names, which may hold "[".
+            yield Static(Text(self.question), id="question")
             if self.detail:
-                yield Static(self.detail, id="detail")
+                yield Static(Text(self.detail), id="detail")
             with Horizontal(id="buttons"):
                 yield Button(f"{self.yes} (y)", variant="warning", id="yes", compact=True)
                 yield Button("No (n)", id="no", compact=True)

@@ -13,11 +13,11 @@ from textual.widgets.option_list import Option
 
 from ponyconsole.backends.protocol import Backend, BackendError
 from ponyconsole.domain.models import Disc, EnqueueRequest
-from ponyconsole.ui.format import fmt_bytes, fmt_duration
+from ponyconsole.ui.format import fmt_bytes, fmt_duration, printable
 
 
 def rip_label(rip: Disc) -> Text:
-    text = Text(rip.name)
+    text = Text(printable(rip.name))
     text.append(f"  {rip.library} · {rip.kind.value} · {fmt_bytes(rip.size)}", style="dim")
     if rip.copying:
         text.append("  copying…", style="italic")
@@ -83,7 +83,7 @@ class EnqueueScreen(ModalScreen[EnqueueRequest | None]):
         try:
             self.rips = await self.backend.list_rips()
         except BackendError as error:
-            info.update(f"Cannot read the inbox: {error}")
+            info.update(Text(f"Cannot read the inbox: {error}"))
             return
         options = self.query_one("#rips", OptionList)
         options.clear_options()
@@ -114,11 +114,11 @@ class EnqueueScreen(ModalScreen[EnqueueRequest | None]):
         button = self.query_one("#enqueue", Button)
         button.disabled = True
         self.disc = None
-        info.update(f"Scanning {rip.name} with HandBrake…")
+        info.update(Text(f"Scanning {printable(rip.name)} with HandBrake…"))
         try:
             disc = await self.backend.scan(rip.path)
         except BackendError as error:
-            info.update(Text(f"Cannot enqueue {rip.name}: {error}"))
+            info.update(Text(f"Cannot enqueue {printable(rip.name)}: {error}"))
             return
         self.disc = disc
         titles = self.query_one("#title", Select)
@@ -126,7 +126,7 @@ class EnqueueScreen(ModalScreen[EnqueueRequest | None]):
         main = disc.main_title
         if main is not None:
             titles.value = main.index
-        info.update(f"{disc.name}: {len(disc.titles)} title(s)")
+        info.update(Text(f"{printable(disc.name)}: {len(disc.titles)} title(s)"))
         button.disabled = False
 
     @on(OptionList.OptionSelected, "#rips")

@@ -9,6 +9,7 @@ from textual.widget import Widget
 
 from ponyconsole.domain.models import Job, JobState
 from ponyconsole.ui import palette
+from ponyconsole.ui.format import printable
 
 
 class JobSummary(Widget):
@@ -21,7 +22,7 @@ class JobSummary(Widget):
         job = self.job
         if job is None:
             return Group(Text("No job selected. Press e to enqueue a rip.", style=roles["dim"]))
-        first = Text(job.source, style=roles["label"])
+        first = Text(printable(job.source), style=roles["label"])
         first.append(f"  → {job.library} · {job.preset}", style=roles["dim"])
         if job.state is JobState.FAILED:
             second = Text(f"failed: {job.reason or 'no reason recorded'}", style=roles["bad"])
