@@ -16,7 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Log, Static
 
 from ponyconsole.backends.protocol import Backend, BackendError
-from ponyconsole.domain.models import Job
+from ponyconsole.domain.models import Job, JobState
 from ponyconsole.ui.format import fmt_duration, fmt_fps
 
 
@@ -59,6 +59,7 @@ class JobDetailScreen(ModalScreen[None]):
         self.backend = backend
         self.job = job
         self.clock = clock
+        self._shown: list[str] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -71,6 +72,12 @@ class JobDetailScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.load()
+        # A running job's output moves: follow it while the screen is open.
+        self.set_interval(1.0, self._refresh_running)
+
+    def _refresh_running(self) -> None:
+        if self.job.state is JobState.RUNNING:
+            self.load()
 
     @work(exclusive=True)
     async def load(self) -> None:
@@ -85,8 +92,11 @@ class JobDetailScreen(ModalScreen[None]):
         self.query_one("#detail-command", Static).update(
             Text(shlex.join(detail.job.command) or "-")
         )
-        log.clear()
-        log.write_lines(detail.log_tail or ("(no output yet)",))
+        lines = list(detail.log_tail or ("(no output yet)",))
+        if lines != self._shown:
+            self._shown = lines
+            log.clear()
+            log.write_lines(lines)
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)
