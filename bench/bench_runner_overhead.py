@@ -179,7 +179,9 @@ def main() -> int:
     for name, value in rows:
         print(f"{name:<{width}}{value:>9.3f}{value / bare:>9.3f}")
     print("-" * (width + 18))
+    paired = med([b / a for a, b in zip(r.bare, r.runner, strict=True)])
     print(f"{'ratio runner / bare':<{width}}{runner / bare:>18.3f}   (aim <= 1.03)")
+    print(f"{'median of per-round ratios':<{width}}{paired:>18.3f}")
     print(
         f"{'ratio without the two scans':<{width}}{(runner - scans) / bare:>18.3f}"
         f"   (scans: {scans:.3f} s = {100 * scans / bare:.1f} % of the bare encode)"
