@@ -49,9 +49,16 @@ COMPONENTS = {
     "kube-apiserver": "kube-apiserver",
     "kube-controller-manager": "kube-controller-manager",
     "kube-scheduler": "kube-scheduler",
-    "kwok-controller": "kwok",
+    "kwok-controller": "kwok-controller",
 }
-REQUIRED_BINARIES = [*COMPONENTS.values(), "kwokctl"]
+REQUIRED_BINARIES = [
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kwok",
+    "kwokctl",
+]
 
 # Pod annotations understood by the stages in cluster/stages.yaml.
 OUTCOME_ANNOTATION = "ponyconsole.test/outcome"  # "fail" -> the pod ends Failed
@@ -157,7 +164,7 @@ def _pid_alive(pid: int) -> bool:
         return False
 
 
-def _kill_pid(pid: int, timeout: float = 10.0) -> None:
+def _kill_pid(pid: int, timeout: float = 3.0) -> None:
     """SIGTERM, then SIGKILL after ``timeout``, one process by its pid."""
     if not _pid_alive(pid):
         return
@@ -173,6 +180,14 @@ def _kill_pid(pid: int, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + 5
     while _pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+def _readyz(api) -> None:
+    """GET /readyz of the API server; raise unless it answers 200."""
+    resp = api.call_api("GET", api.configuration.host + "/readyz", _request_timeout=5)
+    data = resp.read() if hasattr(resp, "read") else b""
+    if resp.status != 200:
+        raise ClusterError(f"/readyz answered {resp.status}: {data[:200]!r}")
 
 
 def rss_bytes(pid: int) -> int:
@@ -504,13 +519,7 @@ class PonyCluster:
         last = "nothing checked yet"
         while time.monotonic() < deadline:
             try:
-                api.call_api(
-                    "/readyz",
-                    "GET",
-                    auth_settings=["BearerToken"],
-                    _preload_content=False,
-                    _request_timeout=5,
-                )
+                _readyz(api)
                 ready = set()
                 for n in core.list_node().items:
                     for c in n.status.conditions or []:
@@ -529,8 +538,13 @@ class PonyCluster:
 
     # ----------------------------------------------------------------- components
 
-    def stop_component(self, name: str) -> None:
-        """Stop one component (e.g. 'kube-apiserver', 'etcd') by its pid; remember its command."""
+    def stop_component(self, name: str, grace: float = 3.0) -> None:
+        """Stop one component (e.g. 'kube-apiserver', 'etcd') by its pid; remember its command.
+
+        SIGTERM, then SIGKILL if it is still there after ``grace`` seconds (kube-apiserver
+        with open watches takes longer than that to drain). ``grace=0``: SIGKILL at once,
+        like a crash or a power cut.
+        """
         if name not in COMPONENTS:
             raise ValueError(f"unknown component {name!r}; one of {sorted(COMPONENTS)}")
         self._read_pids()
@@ -542,7 +556,10 @@ class PonyCluster:
         env_raw = Path(f"/proc/{pid}/environ").read_bytes().rstrip(b"\0").split(b"\0")
         env = dict(e.decode().split("=", 1) for e in env_raw if b"=" in e)
         self._stopped[name] = _Stopped([a.decode() for a in argv], cwd, env)
-        _kill_pid(pid)
+        if grace <= 0:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        _kill_pid(pid, timeout=grace)
         child = self._children.pop(name, None)
         if child is not None:
             with contextlib.suppress(Exception):
@@ -568,8 +585,8 @@ class PonyCluster:
         self.pids[name] = child.pid
         self._pid_file(name).write_text(str(child.pid))
 
-    def stop_apiserver(self) -> None:
-        self.stop_component("kube-apiserver")
+    def stop_apiserver(self, grace: float = 3.0) -> None:
+        self.stop_component("kube-apiserver", grace)
 
     def start_apiserver(self, wait: bool = True, timeout: float = 60) -> None:
         self.start_component("kube-apiserver")
@@ -581,8 +598,8 @@ class PonyCluster:
         time.sleep(down_seconds)
         self.start_apiserver()
 
-    def stop_etcd(self) -> None:
-        self.stop_component("etcd")
+    def stop_etcd(self, grace: float = 3.0) -> None:
+        self.stop_component("etcd", grace)
 
     def start_etcd(self) -> None:
         self.start_component("etcd")
@@ -593,13 +610,7 @@ class PonyCluster:
         last: Exception | None = None
         while time.monotonic() < deadline:
             try:
-                api.call_api(
-                    "/readyz",
-                    "GET",
-                    auth_settings=["BearerToken"],
-                    _preload_content=False,
-                    _request_timeout=5,
-                )
+                _readyz(api)
                 return
             except Exception as e:
                 last = e

@@ -63,7 +63,7 @@ def _condition(job: client.V1Job, ctype: str) -> bool:
     return any(c.type == ctype and c.status == "True" for c in (job.status.conditions or []))
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(120)
 def test_ponies_are_ready_with_their_addresses_and_capacity(kube_cluster: PonyCluster):
     core = client.CoreV1Api(kube_cluster.api_client())
     nodes = {n.metadata.name: n for n in core.list_node().items}
@@ -86,7 +86,7 @@ def test_ponies_are_ready_with_their_addresses_and_capacity(kube_cluster: PonyCl
     assert version.git_version == "v1.35.4"
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(120)
 def test_job_completes_on_a_pony(kube_cluster: PonyCluster, kube_namespace: str):
     api = kube_cluster.api_client()
     batch, core = client.BatchV1Api(api), client.CoreV1Api(api)
@@ -107,7 +107,7 @@ def test_job_completes_on_a_pony(kube_cluster: PonyCluster, kube_namespace: str)
     assert term.exit_code == 0
 
 
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(120)
 def test_failing_pod_makes_job_retry_then_fail(kube_cluster: PonyCluster, kube_namespace: str):
     api = kube_cluster.api_client()
     batch, core = client.BatchV1Api(api), client.CoreV1Api(api)
@@ -133,7 +133,7 @@ def test_failing_pod_makes_job_retry_then_fail(kube_cluster: PonyCluster, kube_n
         assert pod.status.container_statuses[0].state.terminated.exit_code == 1
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(120)
 def test_pod_logs_read_and_followed_through_the_api(
     kube_cluster: PonyCluster, kube_namespace: str, tmp_path: Path
 ):
@@ -202,7 +202,7 @@ def test_pod_logs_read_and_followed_through_the_api(
     assert new_line in seen, seen
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(120)
 def test_serviceaccount_without_rights_gets_403(kube_cluster: PonyCluster, kube_namespace: str):
     api = kube_cluster.api_client()
     core, rbac = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api)
@@ -277,7 +277,7 @@ def _can(call) -> bool:
     return True
 
 
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(120)
 def test_watch_breaks_on_apiserver_restart_and_a_new_one_sees_changes(
     kube_cluster: PonyCluster,
 ):
