@@ -127,6 +127,8 @@ class Tmux:
 
     def kill_server(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, check=False)
+        tmpdir = Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}"
+        (tmpdir / self.socket).unlink(missing_ok=True)  # the server may leave its socket file
 
 
 def tree(proc: psutil.Process) -> list[psutil.Process]:
