@@ -20,22 +20,91 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Callable
 from typing import Any
 
 from ponyconsole.domain.handbrake_json import Incomplete, Malformed, decode_block
-from ponyconsole.domain.models import Progress, ProgressState
+from ponyconsole.domain.models import Progress, ProgressDraft, ProgressState
 
+# One regex finds every update in a decoded chunk. Every alternative starts
+# with a literal character and names its kind with an empty group at its very
+# end (so ``m.lastindex`` is that group): this lets the regex engine skip the
+# text between updates on a first-character test alone.
+#
+# The two fast alternatives come first: runs of the updates HandBrake prints
+# thousands of times per encode, in exactly the form it prints them; a second
+# regex then splits a run into rows with findall, in C. Each accepts only text
+# on which the general path (_general) would give the same updates and resume
+# at the same place: terminated lines, bounded digits (so a line stays within
+# _MAX_LINE and numbers convert exactly), JSON numbers that float() reads as
+# json does. Anything else falls through to the general markers.
+_D = r"[0-9]{1,9}"
+_DEC = rf"{_D}(?:\.{_D})?"
+
+
+def _text_line(cap: str) -> str:
+    """One ``Encoding: task`` line; ``cap`` opens its number groups: "(" or "(?:"."""
+    return (
+        rf"Encoding: task {cap}{_D}) of {cap}{_D}), {cap}{_DEC}) %"
+        rf"(?: \({cap}{_DEC}) fps, avg {cap}{_DEC}) fps, ETA {cap}{_D})h{cap}{_D})m{cap}{_D})s\))?"
+    )
+
+
+_JINT = r"-?(?:0|[1-9][0-9]{0,14})"  # a JSON integer that survives float() exactly
+# non-negative, exponent < 100: float() gives what json + _num give (never inf, never -0.0)
+_JNUM = r"(?:0|[1-9][0-9]{0,19})(?:\.[0-9]{1,40})?(?:[eE][-+]?[0-9]{1,2})?"
+
+
+def _json_block(cap: str) -> str:
+    """jansson's pretty-print of one WORKING block, keys sorted."""
+    return (
+        r'Progress: \{\n    "State": "WORKING",\n    "Working": \{'
+        rf'\n        "ETASeconds": {cap}{_JINT}),'
+        rf'\n        "Hours": {cap}{_JINT}),'
+        rf'\n        "Minutes": {_JINT},'
+        rf'\n        "Pass": {cap}{_JINT}),'
+        rf'\n        "PassCount": {cap}{_JINT}),'
+        rf'\n        "PassID": {cap}{_JINT}),'
+        rf'\n        "Paused": {_JINT},'
+        rf'\n        "Progress": {cap}{_JNUM}),'
+        rf'\n        "Rate": {cap}{_JNUM}),'
+        rf'\n        "RateAvg": {cap}{_JNUM}),'
+        rf'\n        "Seconds": {_JINT},'
+        rf'\n        "SequenceID": {_JINT}'
+        r"\n    \}\n\}"
+    )
+
+
+# runs are found without capturing (captures cost time), then split into rows
+_LINE, _BLOCK = _text_line("(?:"), _json_block("(?:")
+_ERR = r"(?:ERROR: |Invalid preset |Missing input )"
 _MARKER = re.compile(
-    r"(?P<json>Progress: ?\{)"
-    r"|(?P<enc>Encoding: task )"
-    r"|(?P<mux>Muxing: )"
-    r"|(?P<scan>Scanning title )"
-    r"|(?P<done>Encode done!)"
-    r"|(?P<fail>Encode failed|Encode canceled|No title found)"
-    # only at the start of a line: "udfread ERROR: ..." is printed by every
-    # successful encode of a plain file and means nothing
-    r"|[\r\n](?P<err>ERROR: |Invalid preset |Missing input )"
+    "|".join(
+        (
+            # "\r"-separated lines, the last one terminated too
+            rf"{_LINE}(?:\r{_LINE})*(?=[\r\n])(?P<textrun>)",
+            # blocks one after the other, the first "\n}" closing each
+            rf"{_BLOCK}(?:\n{_BLOCK})*(?P<jsonrun>)",
+            r"Progress: ?\{(?P<json>)",
+            r"Encoding: task (?P<enc>)",
+            r"Muxing: (?P<mux>)",
+            r"Scanning title (?P<scan>)",
+            r"Encode done!(?P<done>)",
+            r"Encode failed(?P<fail>)",
+            r"Encode canceled(?P<fail_canceled>)",
+            r"No title found(?P<fail_notitle>)",
+            # only at the start of a line: "udfread ERROR: ..." is printed by
+            # every successful encode of a plain file and means nothing
+            rf"\r{_ERR}(?P<err>)",
+            rf"\n{_ERR}(?P<err_lf>)",
+        )
+    )
 )
+_TEXT_RUN = _MARKER.groupindex["textrun"]
+_JSON_RUN = _MARKER.groupindex["jsonrun"]
+_KIND = {i: name.split("_")[0] for name, i in _MARKER.groupindex.items()}
+_TEXT_ROWS = re.compile(_text_line("(")).findall
+_JSON_ROWS = re.compile(_json_block("(")).findall
 _KEEP = 24  # > the longest marker, so a marker split across feeds is still found
 _EOL = re.compile(r"[\r\n]")
 _MAX_LINE = 2048  # an unterminated "line" longer than this is garbage
@@ -128,46 +197,122 @@ class ProgressParser:
         out: list[Progress] = []
         pos = 0
         keep = -1
-        search = _MARKER.search
-        while (m := search(text, pos)) is not None:
-            kind = m.lastgroup
-            if kind == "json":
-                brace = m.end() - 1
-                try:
-                    value, end = decode_block(text, brace, final)
-                except Incomplete:
-                    if len(text) - brace > _MAX_BLOCK:
-                        pos = m.end()
-                        continue
-                    keep = m.start()
-                    self._retry_len = len(text) + max(64, (len(text) - brace) // 4)
-                    break
-                except Malformed:
+        restart = True
+        while restart:
+            restart = False
+            for m in _MARKER.finditer(text, pos):
+                kind = m.lastindex
+                if kind == _TEXT_RUN:
+                    self._text_run(text, m.start(), m.end(), out)
                     pos = m.end()
-                    continue
-                self._json(value, out)
-                pos = end
-                continue
-            start = m.start(kind)
-            eol_match = _EOL.search(text, m.end())
-            if eol_match is None:
-                if not final:
-                    if len(text) - start <= _MAX_LINE:
-                        keep = m.start()
+                elif kind == _JSON_RUN:
+                    self._json_run(text, m.start(), m.end(), out)
+                    pos = m.end()
+                else:
+                    pos, keep = self._general(m, text, final, out)
+                    if keep >= 0:
                         break
-                    pos = m.end()
-                    continue
-                eol = len(text)
-            else:
-                eol = eol_match.start()
-            if eol - start > _MAX_LINE:
-                eol = start + _MAX_LINE
-            self._line(kind, text, start, eol, out)
-            pos = eol  # the terminator may start the next "\nERROR: " line
+                    if pos > m.end():  # the line or block went further than the marker
+                        restart = True
+                        break
         if keep < 0:
             keep = max(pos, len(text) - _KEEP)
         self._pending = "" if final else text[keep:]
         return out
+
+    def _text_run(self, text: str, start: int, end: int, out: list[Progress]) -> None:
+        """Consecutive ``Encoding: task`` lines: _working, inlined, on each."""
+        run_pass, run_passes, run_pct = self._pass, self._passes, self._percent
+        run_overall, finished = self._overall, self._finished
+        draft, progress, working = ProgressDraft, Progress, ProgressState.WORKING
+        # a draft becomes a Progress before anyone else sees the list
+        append: Callable[[object], None] = out.append
+        for task, tasks, pct, fps, avg, h, mi, sec in _TEXT_ROWS(text, start, end):
+            pass_, passes, percent = int(task), int(tasks), float(pct)
+            if h:
+                rate: float | None = float(fps)
+                rate_avg: float | None = float(avg)
+                eta: int | None = int(h) * 3600 + int(mi) * 60 + int(sec)
+            else:
+                rate = rate_avg = eta = None
+            if passes > 1000:
+                passes = 1000
+            elif passes < 1:
+                passes = 1
+            if pass_ > passes:
+                pass_ = passes
+            elif pass_ < 1:
+                pass_ = 1
+            if percent > 100.0:  # never negative here
+                percent = 100.0
+            if (
+                finished
+                or passes != run_passes
+                or pass_ < run_pass
+                or (pass_ == run_pass and percent < run_pct - 5.0)
+            ):
+                run_overall = 0.0
+                finished = False
+            overall = ((pass_ - 1) + percent / 100.0) / passes * 100.0
+            if overall < run_overall:
+                overall = run_overall
+            run_pass, run_passes, run_pct, run_overall = pass_, passes, percent, overall
+            update = draft(working, pass_, passes, percent, overall, rate, rate_avg, eta, None)
+            update.__class__ = progress  # type: ignore[assignment]
+            append(update)
+        self._pass, self._passes, self._percent = run_pass, run_passes, run_pct
+        self._overall, self._finished = run_overall, finished
+        self._last = out[-1]
+
+    def _json_run(self, text: str, start: int, end: int, out: list[Progress]) -> None:
+        """Consecutive WORKING blocks: what _json does with each, on the captured numbers."""
+        working = ProgressState.WORKING
+        for eta, hours, pass_, passes, pass_id, pct, rate, rate_avg in _JSON_ROWS(text, start, end):
+            known = int(hours) >= 0  # -1 until HandBrake has a rate
+            self._working(
+                working,
+                int(pass_),
+                int(passes),
+                float(pct) * 100.0,
+                float(rate) if known else None,
+                float(rate_avg) if known else None,
+                int(eta) if known else None,
+                "Subtitle scan" if pass_id == "-1" else None,
+                out,
+            )
+
+    def _general(
+        self, m: re.Match[str], text: str, final: bool, out: list[Progress]
+    ) -> tuple[int, int]:
+        """One marker of the general path: (where scanning resumes, where to stop or -1)."""
+        kind = _KIND[m.lastindex or 0]
+        if kind == "json":
+            brace = m.end() - 1
+            try:
+                value, end = decode_block(text, brace, final)
+            except Incomplete:
+                if len(text) - brace > _MAX_BLOCK:
+                    return m.end(), -1
+                self._retry_len = len(text) + max(64, (len(text) - brace) // 4)
+                return m.end(), m.start()
+            except Malformed:
+                return m.end(), -1
+            self._json(value, out)
+            return end, -1
+        start = m.start() + 1 if kind == "err" else m.start()  # after the "\n"
+        eol_match = _EOL.search(text, m.end())
+        if eol_match is None:
+            if not final:
+                if len(text) - start <= _MAX_LINE:
+                    return m.end(), m.start()
+                return m.end(), -1
+            eol = len(text)
+        else:
+            eol = eol_match.start()
+        if eol - start > _MAX_LINE:
+            eol = start + _MAX_LINE
+        self._line(kind, text, start, eol, out)
+        return eol, -1  # the terminator may start the next "\nERROR: " line
 
     # -- one update -------------------------------------------------------
 
@@ -286,10 +431,9 @@ class ProgressParser:
         if overall < self._overall:
             overall = self._overall
         self._pass, self._passes, self._percent, self._overall = pass_, passes, percent, overall
-        self._emit(
-            Progress(state, pass_, passes, percent, overall, fps, avg, eta, message),
-            out,
-        )
+        update = ProgressDraft(state, pass_, passes, percent, overall, fps, avg, eta, message)
+        update.__class__ = Progress  # type: ignore[assignment]
+        self._emit(update, out)  # type: ignore[arg-type]
 
     def _muxing(self, percent: float | None, out: list[Progress]) -> None:
         passes = self._passes or 1

@@ -75,6 +75,51 @@ class Progress:
         }
 
 
+class ProgressDraft:
+    """A mutable twin of ``Progress`` (same slots, same order) for hot loops.
+
+    The frozen dataclass's ``__init__`` pays one ``object.__setattr__`` call per
+    field (~1 us for nine); filling a draft costs a fifth of that, and
+    ``draft.__class__ = Progress`` then turns it, in place, into a genuine
+    frozen ``Progress`` (allowed because both layouts are identical; a drift
+    between the two classes makes that assignment raise ``TypeError``).
+    """
+
+    __slots__ = (  # noqa: RUF023 - the order is the layout, Progress's field order
+        "state",
+        "pass_",
+        "passes",
+        "percent",
+        "overall_percent",
+        "fps",
+        "avg_fps",
+        "eta_seconds",
+        "message",
+    )
+
+    def __init__(
+        self,
+        state: ProgressState,
+        pass_: int,
+        passes: int,
+        percent: float,
+        overall_percent: float,
+        fps: float | None,
+        avg_fps: float | None,
+        eta_seconds: int | None,
+        message: str | None,
+    ) -> None:
+        self.state = state
+        self.pass_ = pass_
+        self.passes = passes
+        self.percent = percent
+        self.overall_percent = overall_percent
+        self.fps = fps
+        self.avg_fps = avg_fps
+        self.eta_seconds = eta_seconds
+        self.message = message
+
+
 @dataclass(frozen=True, slots=True)
 class Job:
     """One transcode of one title of one rip (in cluster mode: one rip's Job chain)."""
