@@ -93,7 +93,7 @@ def check_binaries(directory: Path | None = None) -> Path:
         raise ClusterError(
             f"test cluster binaries missing in {directory}: {', '.join(missing)}. "
             "Build them with `cluster/build` (or `make cluster-bin`; `make test` does it), "
-            "which needs Go and the Go module proxy (~6-8 min cold)."
+            "which needs Go and the Go module proxy (about 10 min cold on 2 cores)."
         )
     return directory
 

@@ -90,6 +90,19 @@ def test_ponies_are_ready_with_their_addresses_and_capacity(kube_cluster: PonyCl
 def test_job_completes_on_a_pony(kube_cluster: PonyCluster, kube_namespace: str):
     api = kube_cluster.api_client()
     batch, core = client.BatchV1Api(api), client.CoreV1Api(api)
+    phases: list[str] = []
+
+    def watch_pod():
+        w = watch.Watch()
+        for ev in w.stream(core.list_namespaced_pod, kube_namespace, timeout_seconds=40):
+            phase = ev["object"].status.phase
+            if not phases or phases[-1] != phase:
+                phases.append(phase)
+            if phase in ("Succeeded", "Failed"):
+                w.stop()
+
+    t = threading.Thread(target=watch_pod, daemon=True)
+    t.start()
     batch.create_namespaced_job(kube_namespace, _job("encode-ok"))
 
     def complete():
@@ -105,6 +118,8 @@ def test_job_completes_on_a_pony(kube_cluster: PonyCluster, kube_namespace: str)
     assert pods[0].status.phase == "Succeeded"
     term = pods[0].status.container_statuses[0].state.terminated
     assert term.exit_code == 0
+    t.join(timeout=10)
+    assert phases == ["Pending", "Running", "Succeeded"]
 
 
 @pytest.mark.timeout(120)
@@ -307,6 +322,7 @@ def test_watch_breaks_on_apiserver_restart_and_a_new_one_sees_changes(
     kube_cluster.stop_apiserver()
     t.join(timeout=15)
     assert not t.is_alive(), "the watch did not notice the API server going away"
+    print("first watch ended by:", outcome["ended"])
     assert outcome["at"] - stopped_at < 15
     with pytest.raises(Exception):  # noqa: B017 - any connection error will do
         core.list_node(_request_timeout=2)
