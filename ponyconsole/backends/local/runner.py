@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ponyconsole.backends.local.processes import kill_group
 from ponyconsole.backends.local.queue import INTERRUPTED_REASON, JobQueue, QueuedJob
-from ponyconsole.backends.local.scanner import ScanFailed, scan_titles
+from ponyconsole.backends.local.scanner import ScanFailed, media_duration, scan_titles
 from ponyconsole.backends.local.settings import LocalSettings
 from ponyconsole.domain.handbrake_progress import ProgressParser
 from ponyconsole.domain.models import JobState, Progress
@@ -274,10 +274,9 @@ class Runner:
             return parser.failure_reason or "HandBrake exited 0 but the output is empty"
         timeout = self.settings.scan_timeout
         try:
-            out_titles = scan_titles(self.settings.handbrake, partial, timeout)
+            out_s = media_duration(self.settings.handbrake, partial, timeout)
         except ScanFailed as exc:
             return f"output is not readable: {exc}"
-        out_s = max((t.duration_seconds for t in out_titles), default=0.0)
         source_s = claimed.source_duration
         if source_s is None:
             try:
