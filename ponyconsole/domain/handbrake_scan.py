@@ -45,7 +45,8 @@ def _titles(title_set: dict[str, Any]) -> tuple[Title, ...]:
         if not isinstance(entry, dict):
             continue
         index = _int(entry.get("Index"), position + 1)
-        geometry = entry.get("Geometry") if isinstance(entry.get("Geometry"), dict) else {}
+        raw_geometry = entry.get("Geometry")
+        geometry: dict[str, object] = raw_geometry if isinstance(raw_geometry, dict) else {}
         chapters = entry.get("ChapterList")
         titles.append(
             Title(
