@@ -40,13 +40,24 @@ from ponyconsole.domain.models import Progress, ProgressDraft, ProgressState
 # json does. Anything else falls through to the general markers.
 _D = r"[0-9]{1,9}"
 _DEC = rf"{_D}(?:\.{_D})?"
+# narrower than what HandBrake could print, so no clamping is needed and the
+# small fields convert by table; a task above 99, a percentage above 100 or
+# an ETA above 99 h takes the general path
+_TASK = r"[1-9][0-9]?"
+_PERCENT = r"(?:100(?:\.0{1,9})?|[0-9]{1,2}(?:\.[0-9]{1,9})?)"
+_TWO = r"[0-9][0-9]"
+_TASKS = {str(i): i for i in range(1, 100)}
+_HOURS = {f"{i:02d}": i * 3600 for i in range(100)}
+_MINUTES = {f"{i:02d}": i * 60 for i in range(100)}
+_SECONDS = {f"{i:02d}": i for i in range(100)}
 
 
 def _text_line(cap: str) -> str:
     """One ``Encoding: task`` line; ``cap`` opens its number groups: "(" or "(?:"."""
     return (
-        rf"Encoding: task {cap}{_D}) of {cap}{_D}), {cap}{_DEC}) %"
-        rf"(?: \({cap}{_DEC}) fps, avg {cap}{_DEC}) fps, ETA {cap}{_D})h{cap}{_D})m{cap}{_D})s\))?"
+        rf"Encoding: task {cap}{_TASK}) of {cap}{_TASK}), {cap}{_PERCENT}) %"
+        rf"(?: \({cap}{_DEC}) fps, avg {cap}{_DEC}) fps, "
+        rf"ETA {cap}{_TWO})h{cap}{_TWO})m{cap}{_TWO})s\))?"
     )
 
 
@@ -227,24 +238,17 @@ class ProgressParser:
         draft, progress, working = ProgressDraft, Progress, ProgressState.WORKING
         # a draft becomes a Progress before anyone else sees the list
         append: Callable[[object], None] = out.append
+        tasks_, hours_, minutes_, seconds_ = _TASKS, _HOURS, _MINUTES, _SECONDS
         for task, tasks, pct, fps, avg, h, mi, sec in _TEXT_ROWS(text, start, end):
-            pass_, passes, percent = int(task), int(tasks), float(pct)
+            pass_, passes, percent = tasks_[task], tasks_[tasks], float(pct)
             if h:
                 rate: float | None = float(fps)
                 rate_avg: float | None = float(avg)
-                eta: int | None = int(h) * 3600 + int(mi) * 60 + int(sec)
+                eta: int | None = hours_[h] + minutes_[mi] + seconds_[sec]
             else:
                 rate = rate_avg = eta = None
-            if passes > 1000:
-                passes = 1000
-            elif passes < 1:
-                passes = 1
-            if pass_ > passes:
+            if pass_ > passes:  # the regex leaves only this clamp to do
                 pass_ = passes
-            elif pass_ < 1:
-                pass_ = 1
-            if percent > 100.0:  # never negative here
-                percent = 100.0
             if (
                 finished
                 or passes != run_passes
