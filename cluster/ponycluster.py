@@ -219,6 +219,7 @@ class PonyCluster:
     _children: dict[str, subprocess.Popen] = field(default_factory=dict)
     _owns_root: bool = False
     _client: object | None = None
+    create_output: str = ""
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -362,7 +363,7 @@ class PonyCluster:
     def stop(self) -> None:
         """Stop every process of the cluster by its pid and remove its files."""
         self._read_pids()
-        # The API server first, so that the controllers see no half-dead cluster.
+        # Clients of the API server first, then the API server, then its storage.
         order = [
             "kwok-controller",
             "kube-scheduler",
