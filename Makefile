@@ -34,7 +34,7 @@ screenshots: system-deps venv
 bench: system-deps venv
 	$(BIN)/python bench/run_all.py
 
-# Real Kubernetes control plane for tests (see cluster/README or the README's development section).
+# Real Kubernetes control plane for tests (README: "Development: the test cluster").
 cluster-bin:
 	@cluster/build
 
