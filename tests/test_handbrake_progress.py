@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ponyconsole.domain import handbrake_progress as hp
 from ponyconsole.domain.handbrake_progress import ProgressParser, parse_all
-from ponyconsole.domain.models import Progress, ProgressState
+from ponyconsole.domain.models import Progress, ProgressDraft, ProgressState
 from tests.fixtures.media import HandBrakeRun
 
 pytestmark = pytest.mark.handbrake
@@ -210,3 +213,138 @@ def test_real_output_split_anywhere_is_identical_and_monotonic(
     for before, after in itertools.pairwise(split):
         if before.pass_ == after.pass_ and after.state is not ProgressState.SCANNING:
             assert after.overall_percent >= before.overall_percent
+
+
+# -- the fast paths (runs of WORKING lines / blocks) against the general path --
+
+
+def outcome(data: bytes, cuts: list[int]) -> tuple[str, list[str], str | None, str]:
+    """Everything observable, repr'd so that 0.0 vs -0.0 or 2 vs 2.0 would show."""
+    updates, parser = fed_in(data, cuts)
+    return repr(updates), parser.errors, parser.failure_reason, repr(parser.last)
+
+
+def fast_and_general(data: bytes, cuts: list[int]) -> tuple[object, object]:
+    """The parser as is, and with its fast alternatives unable to match."""
+    fast = outcome(data, cuts)
+    never = ("(?!)(?P<textrun>)", "(?!)(?P<jsonrun>)")  # same group numbers
+    general_marker = re.compile("|".join(never + hp._GENERAL))
+    assert general_marker.groupindex == hp._MARKER.groupindex
+    saved, hp._MARKER = hp._MARKER, general_marker
+    try:
+        general = outcome(data, cuts)
+    finally:
+        hp._MARKER = saved
+    return fast, general
+
+
+def test_progress_draft_becomes_a_real_progress() -> None:
+    assert ProgressDraft.__slots__ == Progress.__slots__
+    values = (ProgressState.WORKING, 2, 2, 45.5, 72.75, 30.0, 29.5, 62, None)
+    draft = ProgressDraft(*values)
+    draft.__class__ = Progress  # type: ignore[assignment]
+    made = Progress(*values)
+    assert type(draft) is Progress and draft == made and hash(draft) == hash(made)
+    assert repr(draft) == repr(made) and draft.as_json() == made.as_json()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        draft.percent = 1.0  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("name", ENCODES)
+def test_fast_paths_match_the_general_path_on_real_output(
+    name: str, request: pytest.FixtureRequest
+) -> None:
+    run: HandBrakeRun = request.getfixturevalue(name)
+    data = run.stdout + run.stderr
+    fast, general = fast_and_general(data, [])
+    assert fast == general
+    assert hp._MARKER.search(data.decode(errors="replace")) is not None
+
+
+_BLOCK = (
+    'Progress: {{\n    "State": "WORKING",\n    "Working": {{\n        "ETASeconds": {},\n'
+    '        "Hours": {},\n        "Minutes": -1,\n        "Pass": {},\n'
+    '        "PassCount": {},\n        "PassID": {},\n        "Paused": 0,\n'
+    '        "Progress": {},\n        "Rate": {},\n        "RateAvg": 0.5,\n'
+    '        "Seconds": -1,\n        "SequenceID": 1\n    }}\n}}\n'
+)
+ODD = ["0", "-0", "-1", "3", "12", "99", "100", "1000", "01", "007", "0.5", "1.", "-0.0", "1e-8",
+       "2E+1", "1e400", "100.00", "100.01", "1234567890", "12345678901234567890", "true", "null",
+       '"1"', "\u0661", ""]  # fmt: skip
+
+
+@pytest.mark.parametrize("form", ["text", "json"])
+def test_fast_paths_match_the_general_path_on_every_odd_field(form: str) -> None:
+    """Each field of a typical update, in turn, replaced by each odd value."""
+    if form == "text":
+        template = "\rEncoding: task {} of {}, {} % ({} fps, avg {} fps, ETA {}h{}m{}s)"
+        usual = ["1", "2", "45.67", "40.63", "47.59", "00", "01", "02"]
+        before, after = "\rEncoding: task 1 of 2, 40.00 %", "\rEncoding: task 2 of 2, 1.00 %\r"
+    else:
+        template = _BLOCK
+        usual = ["4", "0", "2", "2", "2", "0.29333332180976868", "5.1229470443558967e-8"]
+        before, after = "\n", _BLOCK.format(*usual)
+    for i, odd in itertools.product(range(len(usual)), ODD):
+        values = [*usual]
+        values[i] = odd
+        for suffix in ("", " (ETA 00h00m07s)"):  # the general path's short form too
+            if suffix and form == "json":
+                continue
+            line = (
+                template.format(*values)
+                if not suffix
+                else template.split(" (")[0].format(*values[:3]) + suffix
+            )
+            data = (before + line + after).encode()
+            fast, general = fast_and_general(data, [])
+            assert fast == general, (i, odd, data)
+
+
+def field(*usual: str) -> st.SearchStrategy[str]:
+    """Mostly a value HandBrake prints, now and then an odd one."""
+    return st.one_of(*[st.sampled_from(usual)] * 6, st.sampled_from(ODD))
+
+
+TEXT_LINE = st.builds(
+    "\rEncoding: task {} of {}, {} %{}".format,
+    field("1", "2", "3", "0"),
+    field("2", "100"),
+    field("0.00", "45.67", "99.67", "100.00", "100.01"),
+    st.one_of(
+        st.just(""),
+        st.builds(
+            " ({} fps, avg {} fps, ETA {}h{}m{}s)".format,
+            field("40.63", "0.00"),
+            field("47.59"),
+            field("00", "01", "100"),
+            field("00", "59", "60"),
+            field("04", "59", "99"),
+        ),
+    ),
+)
+JSON_BLOCK = st.builds(
+    _BLOCK.format,
+    field("0", "5", "120"),
+    field("-1", "0", "1"),
+    field("1", "2"),
+    field("2"),
+    field("1", "2", "-1"),
+    field("0", "0.29333332180976868", "1", "1.0"),
+    field("0.0", "5.1229470443558967e-8", "40.5"),
+)
+OTHER = st.sampled_from(["\r", "\n", "x", " ", "\rMuxing: this may take awhile...",
+                         ", Searching for start time, ", "\nERROR: no", "Encode done!\n",
+                         " (ETA 00h00m07s)", "Progress: {", "}"])  # fmt: skip
+
+
+@given(
+    st.lists(st.one_of(TEXT_LINE, TEXT_LINE, JSON_BLOCK, OTHER), max_size=40),
+    st.lists(st.integers(0, 6000), max_size=8),
+)
+@settings(max_examples=400, deadline=None)
+def test_fast_paths_match_the_general_path_on_near_misses(
+    parts: list[str], cuts: list[int]
+) -> None:
+    data = "".join(parts).encode()
+    fast, general = fast_and_general(data, [c for c in cuts if c <= len(data)])
+    assert fast == general

@@ -89,28 +89,27 @@ def _json_block(cap: str) -> str:
 # runs are found without capturing (captures cost time), then split into rows
 _LINE, _BLOCK = _text_line("(?:"), _json_block("(?:")
 _ERR = r"(?:ERROR: |Invalid preset |Missing input )"
-_MARKER = re.compile(
-    "|".join(
-        (
-            # "\r"-separated lines, the last one terminated too
-            rf"{_LINE}(?:\r{_LINE})*(?=[\r\n])(?P<textrun>)",
-            # blocks one after the other, the first "\n}" closing each
-            rf"{_BLOCK}(?:\n{_BLOCK})*(?P<jsonrun>)",
-            r"Progress: ?\{(?P<json>)",
-            r"Encoding: task (?P<enc>)",
-            r"Muxing: (?P<mux>)",
-            r"Scanning title (?P<scan>)",
-            r"Encode done!(?P<done>)",
-            r"Encode failed(?P<fail>)",
-            r"Encode canceled(?P<fail_canceled>)",
-            r"No title found(?P<fail_notitle>)",
-            # only at the start of a line: "udfread ERROR: ..." is printed by
-            # every successful encode of a plain file and means nothing
-            rf"\r{_ERR}(?P<err>)",
-            rf"\n{_ERR}(?P<err_lf>)",
-        )
-    )
+_FAST = (
+    # "\r"-separated lines, the last one terminated too
+    rf"{_LINE}(?:\r{_LINE})*(?=[\r\n])(?P<textrun>)",
+    # blocks one after the other, the first "\n}" closing each
+    rf"{_BLOCK}(?:\n{_BLOCK})*(?P<jsonrun>)",
 )
+_GENERAL = (
+    r"Progress: ?\{(?P<json>)",
+    r"Encoding: task (?P<enc>)",
+    r"Muxing: (?P<mux>)",
+    r"Scanning title (?P<scan>)",
+    r"Encode done!(?P<done>)",
+    r"Encode failed(?P<fail>)",
+    r"Encode canceled(?P<fail_canceled>)",
+    r"No title found(?P<fail_notitle>)",
+    # only at the start of a line: "udfread ERROR: ..." is printed by every
+    # successful encode of a plain file and means nothing
+    rf"\r{_ERR}(?P<err>)",
+    rf"\n{_ERR}(?P<err_lf>)",
+)
+_MARKER = re.compile("|".join(_FAST + _GENERAL))
 _TEXT_RUN = _MARKER.groupindex["textrun"]
 _JSON_RUN = _MARKER.groupindex["jsonrun"]
 _KIND = {i: name.split("_")[0] for name, i in _MARKER.groupindex.items()}
