@@ -22,11 +22,13 @@ demo: system-deps venv
 
 test: system-deps venv cluster-bin
 	$(BIN)/ruff check .
+	$(BIN)/mypy --strict ponyconsole/domain
 	$(BIN)/pytest -p no:cacheprovider
 
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict ponyconsole/domain
 
 screenshots: system-deps venv
 	$(BIN)/python -m ponyconsole.ui.screenshots screenshots

@@ -236,7 +236,7 @@ class ProgressParser:
         run_overall, finished = self._overall, self._finished
         draft, progress, working = ProgressDraft, Progress, ProgressState.WORKING
         # a draft becomes a Progress before anyone else sees the list
-        append: Callable[[object], None] = out.append
+        append: Callable[[object], None] = out.append  # type: ignore[assignment]
         tasks_, hours_, minutes_, seconds_ = _TASKS, _HOURS, _MINUTES, _SECONDS
         for task, tasks, pct, fps, avg, h, mi, sec in _TEXT_ROWS(text, start, end):
             pass_, passes, percent = tasks_[task], tasks_[tasks], float(pct)
@@ -446,7 +446,9 @@ class ProgressParser:
             Progress(ProgressState.MUXING, passes, passes, pct, 100.0, message="Muxing"), out
         )
 
-    def _scanning(self, title: int, titles: int, preview: int, pct: float, out: list) -> None:
+    def _scanning(
+        self, title: int, titles: int, preview: int, pct: float, out: list[Progress]
+    ) -> None:
         pct = max(0.0, min(100.0, pct))
         message = f"Scanning title {title} of {titles}"
         if preview:
