@@ -60,6 +60,17 @@ async def started(pilot: Pilot[None], app: PonyConsole) -> None:
     await until(pilot, lambda: app.query("PonyTile"))
 
 
+async def running_job(
+    pilot: Pilot[None], app: PonyConsole, backend: LocalBackend, tmp_path: Path, media_dir: Path
+) -> Job:
+    """A 20 s clip encoding (about 3 s of work here), seen running by both backend and UI."""
+    rip = place(long_clip_in(media_dir), tmp_path / "inbox" / "movies" / "long.mp4")
+    job = await backend.enqueue(EnqueueRequest(str(rip), "movies", TEST_PRESET))
+    await until(pilot, lambda: jobs_of(backend)[job.id].state is JobState.RUNNING)
+    await until(pilot, lambda: app.query_one(JobList).jobs[job.id].state is JobState.RUNNING)
+    return job
+
+
 async def failed_jobs(
     pilot: Pilot[None], backend: LocalBackend, tmp_path: Path, names: list[str]
 ) -> list[Job]:
@@ -106,12 +117,10 @@ async def test_r_retries_the_selected_failed_job(tmp_path: Path) -> None:
 
 
 async def test_r_does_nothing_on_a_running_job(tmp_path: Path, media_dir: Path) -> None:
-    rip = place(long_clip_in(media_dir), tmp_path / "inbox" / "movies" / "long.mp4")
     app, backend = console(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await started(pilot, app)
-        job = await backend.enqueue(EnqueueRequest(str(rip), "movies", TEST_PRESET))
-        await until(pilot, lambda: jobs_of(backend)[job.id].state is JobState.RUNNING)
+        job = await running_job(pilot, app, backend, tmp_path, media_dir)
         await until(pilot, lambda: app.query_one(JobList).selected is not None)
         assert app.check_action("retry", ()) is None  # dimmed in the footer
         await pilot.press("r")
@@ -140,12 +149,10 @@ async def test_shift_r_confirms_with_the_count_then_retries_all(tmp_path: Path) 
 async def test_x_cancels_a_running_encode_after_confirmation(
     tmp_path: Path, media_dir: Path
 ) -> None:
-    rip = place(long_clip_in(media_dir), tmp_path / "inbox" / "movies" / "long.mp4")
     app, backend = console(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await started(pilot, app)
-        job = await backend.enqueue(EnqueueRequest(str(rip), "movies", TEST_PRESET))
-        await until(pilot, lambda: jobs_of(backend)[job.id].state is JobState.RUNNING)
+        job = await running_job(pilot, app, backend, tmp_path, media_dir)
         await until(pilot, lambda: handbrakes_under(tmp_path))
         await pilot.press("x")
         await until(pilot, lambda: isinstance(app.screen, Confirm))
@@ -227,13 +234,10 @@ async def test_command_palette_runs_actions(tmp_path: Path) -> None:
 
 
 async def test_q_asks_before_interrupting_an_encode(tmp_path: Path, media_dir: Path) -> None:
-    rip = place(long_clip_in(media_dir), tmp_path / "inbox" / "movies" / "long.mp4")
     app, backend = console(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await started(pilot, app)
-        job = await backend.enqueue(EnqueueRequest(str(rip), "movies", TEST_PRESET))
-        await until(pilot, lambda: jobs_of(backend)[job.id].state is JobState.RUNNING)
-        await until(pilot, lambda: app.query_one(JobList).jobs[job.id].state is JobState.RUNNING)
+        job = await running_job(pilot, app, backend, tmp_path, media_dir)
         await pilot.press("q")
         await until(pilot, lambda: isinstance(app.screen, Confirm))
         await pilot.press("n")

@@ -10,7 +10,6 @@ from pathlib import Path
 from ponyconsole.backends.memory import MemoryBackend
 from ponyconsole.backends.scenes import NOW, cluster_scene, local_scene
 from ponyconsole.ui.app import PonyConsole
-from ponyconsole.ui.screens.job_detail import JobDetailScreen
 
 SIZES = ((80, 24), (160, 48), (200, 60))
 
@@ -48,6 +47,7 @@ SHOTS: dict[str, tuple[Callable[[], MemoryBackend], list[str]]] = {
     "local-job-detail": (local_backend, ["enter"]),
     "local-help": (local_backend, ["question_mark"]),
     "local-retry-all": (local_backend, ["R"]),
+    "local-filter": (local_backend, ["slash", "f", "a", "i", "l"]),
     "cluster-main": (cluster_backend, []),
 }
 
@@ -63,4 +63,3 @@ async def main(out: Path) -> None:
 
 if __name__ == "__main__":
     asyncio.run(main(Path(sys.argv[1] if len(sys.argv) > 1 else "screenshots")))
-    _ = JobDetailScreen  # imported so a broken detail screen fails this script loudly
