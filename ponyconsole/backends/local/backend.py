@@ -257,14 +257,16 @@ class LocalBackend:
             self._runner.wake()
 
     def _refusal(self, job_id: str, state: str, action: str) -> str:
-        short = job_id[:8]
+        """Names the job as the user sees it (its rip), not by its hash."""
+        job = self._jobs.get(job_id)
+        short = job.name if job is not None else f"job {job_id[:8]}"
         if state == JobState.RUNNING.value and action == "retry":
-            return f"job {short} is running; cancel it first"
+            return f"{short} is running; cancel it first"
         if state in (JobState.QUEUED.value, JobState.INTERRUPTED.value) and action == "retry":
-            return f"job {short} is already waiting to run"
+            return f"{short} is already waiting to run"
         if action == "cancel":
-            return f"job {short} already {state}; nothing to cancel"
-        return f"job {short} is {state}; only failed or cancelled jobs can be retried"
+            return f"{short} is already {state}; nothing to cancel"
+        return f"{short} is {state}; only failed or cancelled jobs can be retried"
 
     def _publish(self, event: BackendEvent) -> None:
         for subscriber in self._subscribers:
