@@ -316,12 +316,13 @@ class PonyConsole(App[None]):
     async def action_quit(self) -> None:
         running = [j for j in self.job_list.jobs.values() if j.state is JobState.RUNNING]
         if self.backend.mode == "local" and running:
-            plural = "encode is" if len(running) == 1 else "encodes are"
+            one = len(running) == 1
             if not await self.push_screen_wait(
                 Confirm(
-                    f"Quit? {len(running)} {plural} running.",
-                    "They stop now and start again from the beginning when the console "
-                    "next opens; nothing is lost.",
+                    f"Quit? {len(running)} {'encode is' if one else 'encodes are'} running.",
+                    f"{'It stops' if one else 'They stop'} now and "
+                    f"{'starts' if one else 'start'} again from the beginning when the "
+                    "console next opens; nothing is lost.",
                     yes="Quit",
                 )
             ):
