@@ -106,9 +106,10 @@ class PonyConsole(App[None]):
         """Start the backend, paint its snapshot, then follow its events for ever."""
         try:
             await self.backend.start()
-        except BackendError as error:
-            self.status.connection = f"cannot start: {error}"
-            self.notify(str(error), title="Backend", severity="error", timeout=30, markup=False)
+        except Exception as error:  # shown on screen, never a traceback instead of the console
+            message = str(error) if isinstance(error, BackendError) else repr(error)
+            self.status.connection = f"cannot start: {message}"
+            self.notify(message, title="Backend", severity="error", timeout=30, markup=False)
             return
         snapshot = self.backend.snapshot()
         for node in snapshot.nodes:

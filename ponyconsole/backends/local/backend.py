@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, TypeVar
 
 from ponyconsole.backends.local.inbox import Inbox
 from ponyconsole.backends.local.metrics import MetricsSampler
@@ -27,6 +29,7 @@ from ponyconsole.backends.local.settings import LocalSettings
 from ponyconsole.backends.protocol import (
     BackendError,
     BackendEvent,
+    ConnectionChanged,
     JobChanged,
     NodeChanged,
     Snapshot,
@@ -40,6 +43,8 @@ from ponyconsole.domain.models import (
     Node,
     RipKind,
 )
+
+T = TypeVar("T")
 
 _CORDONED_KEY = "cordoned"
 
@@ -88,9 +93,12 @@ class LocalBackend:
 
     async def start(self) -> None:
         settings = self.settings
-        await asyncio.to_thread(settings.ensure_dirs)
-        self._queue = queue = await asyncio.to_thread(JobQueue, settings.db_path)
-        recovered = await asyncio.to_thread(queue.recover)
+        try:
+            await asyncio.to_thread(settings.ensure_dirs)
+            self._queue = queue = await asyncio.to_thread(JobQueue, settings.db_path)
+            recovered = await asyncio.to_thread(queue.recover)
+        except (OSError, sqlite3.Error) as exc:
+            raise BackendError(f"cannot open the queue at {settings.db_path}: {exc}") from exc
         for row in recovered:  # the dead console's half-written output
             if row.job.output:
                 with contextlib.suppress(OSError):
@@ -105,7 +113,7 @@ class LocalBackend:
         self._presets = presets or self._presets
         self._libraries = await asyncio.to_thread(self._inbox.library_names)
         self._node = replace(self._node, cordoned=cordoned, metrics=self._sampler.sample())
-        self._runner = Runner(settings, queue, self._on_row)
+        self._runner = Runner(settings, queue, self._on_row, self._on_problem)
         self._runner.cordoned = cordoned
         self._tasks = [
             asyncio.create_task(self._runner.run_forever(), name="local-runner"),
@@ -154,7 +162,7 @@ class LocalBackend:
         return info.disc
 
     async def job_detail(self, job_id: str) -> JobDetail:
-        row = await asyncio.to_thread(self._q.get, job_id)
+        row = await self._db(self._q.get, job_id)
         if row is None:
             raise BackendError(f"no job {job_id}")
         live = self._runner.log_tail(job_id) if self._runner else None
@@ -179,7 +187,7 @@ class LocalBackend:
             stem = f"{stem} - title {request.title}"
         job_id = job_id_for(disc.library, info.resolved, disc.size, title)
         output = self.settings.output_dir / disc.library / output_name(stem, job_id)
-        row, _created = await asyncio.to_thread(
+        row, _created = await self._db(
             self._q.enqueue,
             job_id=job_id,
             source=disc.path,
@@ -196,7 +204,7 @@ class LocalBackend:
 
     async def retry(self, job_id: str) -> Job:
         try:
-            row = await asyncio.to_thread(self._q.retry, job_id)
+            row = await self._db(self._q.retry, job_id)
         except KeyError:
             raise BackendError(f"no job {job_id}") from None
         except ValueError as exc:
@@ -206,7 +214,7 @@ class LocalBackend:
         return row.job
 
     async def retry_failed(self) -> list[Job]:
-        rows = await asyncio.to_thread(self._q.retry_failed)
+        rows = await self._db(self._q.retry_failed)
         if not rows:
             raise BackendError("no failed jobs")
         for row in rows:
@@ -216,7 +224,7 @@ class LocalBackend:
 
     async def cancel(self, job_id: str) -> Job:
         try:
-            before = await asyncio.to_thread(self._q.cancel, job_id)
+            before = await self._db(self._q.cancel, job_id)
         except KeyError:
             raise BackendError(f"no job {job_id}") from None
         except ValueError as exc:
@@ -226,7 +234,7 @@ class LocalBackend:
             # Running in another console on the same queue: stop its HandBrake group; that
             # console sees the row cancelled and removes its partial file.
             await asyncio.to_thread(kill_group, before.pgid, before.pid)
-        row = await asyncio.to_thread(self._q.get, job_id)
+        row = await self._db(self._q.get, job_id)
         assert row is not None
         self._on_row(row)
         return row.job
@@ -236,7 +244,7 @@ class LocalBackend:
             raise BackendError(
                 f"no pony named {node}; this local console runs only {self.settings.pony_name}"
             )
-        await asyncio.to_thread(self._q.set_setting, _CORDONED_KEY, "1" if cordoned else "0")
+        await self._db(self._q.set_setting, _CORDONED_KEY, "1" if cordoned else "0")
         if self._runner is not None:
             self._runner.cordoned = cordoned
             self._runner.wake()
@@ -245,6 +253,19 @@ class LocalBackend:
         return self._node
 
     # -- internals -------------------------------------------------------------
+
+    async def _db(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run one queue call in a thread; a queue that cannot be written is refused clearly.
+
+        A full disk or a read-only data dir reaches the user as "the queue ... cannot be
+        written: database or disk is full", and nothing already in the queue is lost.
+        """
+        try:
+            return await asyncio.to_thread(call, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise BackendError(
+                f"the queue ({self.settings.db_path}) cannot be written: {exc}"
+            ) from exc
 
     @property
     def _q(self) -> JobQueue:
@@ -271,6 +292,10 @@ class LocalBackend:
     def _publish(self, event: BackendEvent) -> None:
         for subscriber in self._subscribers:
             subscriber.put_nowait(event)
+
+    def _on_problem(self, problem: str | None) -> None:
+        """The runner could not write the queue (or can again): the console shows it."""
+        self._publish(ConnectionChanged(problem is None, problem or ""))
 
     def _on_row(self, row: QueuedJob) -> None:
         if self._jobs.get(row.job.id) != row.job:

@@ -16,10 +16,12 @@ import contextlib
 import os
 import re
 import signal
+import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from ponyconsole.backends.local.processes import kill_group
 from ponyconsole.backends.local.queue import INTERRUPTED_REASON, JobQueue, QueuedJob
@@ -27,6 +29,8 @@ from ponyconsole.backends.local.scanner import ScanFailed, media_duration, scan_
 from ponyconsole.backends.local.settings import LocalSettings
 from ponyconsole.domain.handbrake_progress import ProgressParser
 from ponyconsole.domain.models import JobState, Progress
+
+T = TypeVar("T")
 
 LOG_LINES_KEPT = 200
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
@@ -114,10 +118,14 @@ class Runner:
         settings: LocalSettings,
         queue: JobQueue,
         on_change: Callable[[QueuedJob], None],
+        on_problem: Callable[[str | None], None] = lambda _problem: None,
     ) -> None:
+        """`on_problem` hears "the queue cannot be written: ..." and None once it can again."""
         self.settings = settings
         self.queue = queue
         self.on_change = on_change
+        self.on_problem = on_problem
+        self._problem: str | None = None
         self.cordoned = False
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._procs: dict[str, asyncio.subprocess.Process] = {}
@@ -142,7 +150,7 @@ class Runner:
         while not self._stopping:
             self._wake.clear()
             while not self.cordoned and len(self._tasks) < self.settings.concurrency:
-                claimed = await asyncio.to_thread(self.queue.claim_next, self.settings.pony_name)
+                claimed = await self._queue_call(self.queue.claim_next, self.settings.pony_name)
                 if claimed is None or self._stopping:
                     break
                 self.on_change(claimed)
@@ -173,6 +181,36 @@ class Runner:
 
     # -- one encode ----------------------------------------------------------
 
+    async def _queue_call(self, call: Callable[..., T], *args: object) -> T | None:
+        """A queue write that may fail (full disk, read-only dir): report it, never die of it."""
+        try:
+            result = await asyncio.to_thread(call, *args)
+        except (sqlite3.Error, OSError) as exc:
+            self._report(f"the queue cannot be written: {exc}")
+            return None
+        self._report(None)
+        return result
+
+    def _report(self, problem: str | None) -> None:
+        if problem != self._problem:
+            self._problem = problem
+            self.on_problem(problem)
+
+    async def _finish(
+        self, job_id: str, state: JobState, reason: str | None, log: LogTail, last: Progress | None
+    ) -> None:
+        """Record the outcome; while the queue cannot be written, keep trying (never lose it)."""
+        while True:
+            done = await self._queue_call(
+                self.queue.finish, job_id, state, reason, log.tail(), last
+            )
+            if done is not None:
+                row, _applied = done
+                if row is not None:
+                    self.on_change(row)
+                return
+            await asyncio.sleep(self.settings.poll_interval)
+
     def _done(self, job_id: str) -> None:
         self._tasks.pop(job_id, None)
         self._procs.pop(job_id, None)
@@ -199,11 +237,7 @@ class Runner:
         log.close()
         if job.id in self._interrupting and state is not JobState.SUCCEEDED:
             state, reason = JobState.INTERRUPTED, INTERRUPTED_REASON
-        row, _applied = await asyncio.to_thread(
-            self.queue.finish, job.id, state, reason, log.tail(), parser.last
-        )
-        if row is not None:
-            self.on_change(row)
+        await self._finish(job.id, state, reason, log, parser.last)
 
     async def _encode(
         self,
@@ -262,7 +296,8 @@ class Runner:
         return JobState.SUCCEEDED, None
 
     async def _publish_progress(self, job_id: str, progress: Progress | None, log: LogTail) -> None:
-        row = await asyncio.to_thread(self.queue.set_progress, job_id, progress, log.tail())
+        # Progress is worth losing when the disk is full; the encode is not.
+        row = await self._queue_call(self.queue.set_progress, job_id, progress, log.tail())
         if row is not None and row.job.state is JobState.RUNNING:
             self.on_change(row)
 
