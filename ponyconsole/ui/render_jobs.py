@@ -139,7 +139,7 @@ def _reason(job: Job, now: float, palette: Palette, width: int) -> Text:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("STATE", 13, _state),
+    Column("STATE", 14, _state),
     Column("NAME", 0, _name),
     Column("LIBRARY", 9, _library, wide=True),
     Column("PRESET", 18, _preset, wide=True),
