@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
 import statistics
 import subprocess
@@ -33,6 +32,7 @@ from ponyconsole.backends.local.backend import LocalBackend
 from ponyconsole.backends.local.runner import build_argv
 from ponyconsole.backends.local.scanner import media_duration, scan_titles
 from ponyconsole.backends.local.settings import LocalSettings
+from ponyconsole.demo import copy_settled as place
 from ponyconsole.demo import make_clip
 from ponyconsole.domain.models import EnqueueRequest, Job, JobState
 
@@ -47,15 +47,6 @@ class Rounds:
     started_to_finished: list[float] = field(default_factory=list)
     scan_source: list[float] = field(default_factory=list)
     scan_output: list[float] = field(default_factory=list)
-
-
-def place(src: Path, dest: Path) -> Path:
-    """A fresh copy in the inbox (its own job id), aged past the settle time."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, dest)
-    old = time.time() - 60
-    os.utime(dest, (old, old))
-    return dest
 
 
 def timed_verify(handbrake: str, path: Path) -> float:

@@ -48,6 +48,20 @@ def make_clip(path: Path, seconds: float = 8.0, size: str = "320x240", rate: int
     return path
 
 
+def settle(path: Path, age: float = 60.0) -> Path:
+    """Age a file's mtime past the inbox's settle time: a finished copy, not one in progress."""
+    stat = path.stat()
+    os.utime(path, (stat.st_atime, stat.st_mtime - age))
+    return path
+
+
+def copy_settled(src: Path, dest: Path) -> Path:
+    """Copy a rip into an inbox as a finished copy (the tests and benchmarks drop rips so)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dest)
+    return settle(dest)
+
+
 def prepare_inbox(inbox: Path) -> list[Path]:
     """Make the demo clips that are missing; return every demo rip's path."""
     if shutil.which("ffmpeg") is None:
@@ -65,9 +79,7 @@ def prepare_inbox(inbox: Path) -> list[Path]:
         broken.write_bytes(b"\x1aE\xdf\xa3" + os.urandom(64 * 1024))  # an MKV header, then noise
     paths.append(broken)
     # Settled already: an old mtime tells the inbox these are not being copied.
-    for path in paths:
-        os.utime(path, (path.stat().st_atime, path.stat().st_mtime - 60))
-    return paths
+    return [settle(path) for path in paths]
 
 
 def enqueuer(paths: list[Path], preset: str):  # type: ignore[no-untyped-def]

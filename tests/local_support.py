@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -13,10 +11,12 @@ import psutil
 
 from ponyconsole.backends.local.backend import LocalBackend
 from ponyconsole.backends.local.settings import LocalSettings
+from ponyconsole.demo import copy_settled, make_clip
 from ponyconsole.domain.models import Job, JobState
-from tests.fixtures.media import make_clip
 
 TEST_PRESET = "Very Fast 480p30"
+
+place = copy_settled  # the tests' word for dropping a finished rip into an inbox
 
 
 def settings_for(root: Path, **overrides: object) -> LocalSettings:
@@ -36,15 +36,6 @@ def settings_for(root: Path, **overrides: object) -> LocalSettings:
         env={},
         **values,
     )
-
-
-def place(src: Path, dest: Path) -> Path:
-    """Copy a clip into the inbox, aged past the settle time (a finished copy)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, dest)
-    old = time.time() - 60
-    os.utime(dest, (old, old))
-    return dest
 
 
 async def wait_job(

@@ -35,6 +35,13 @@ from ponyconsole.backends.local.processes import (
 from ponyconsole.domain.models import Job, JobState, Progress, ProgressState
 
 INTERRUPTED_REASON = "interrupted: console stopped during encode"
+
+# A retried job goes back to the queue with one more retry and a clean slate
+# (the last failure reason is kept, so the console can still say why).
+_REQUEUE = (
+    "state = 'queued', retries = retries + 1, progress = NULL,"
+    " started_at = NULL, finished_at = NULL"
+)
 RUNNABLE = (JobState.QUEUED.value, JobState.INTERRUPTED.value)
 LOG_LINES_STORED = 50
 
@@ -332,13 +339,18 @@ class JobQueue:
             )
             return self._get(db, job_id), cur.rowcount == 1
 
+    def _existing(self, db: sqlite3.Connection, job_id: str) -> QueuedJob:
+        """The row; KeyError when there is none (the backend says "no job ...")."""
+        row = self._get(db, job_id)
+        if row is None:
+            raise KeyError(job_id)
+        return row
+
     def cancel(self, job_id: str, now: float | None = None) -> QueuedJob:
         """Mark cancelled; the caller kills ``pgid`` of the returned row if it was running."""
         now = time.time() if now is None else now
         with self._tx() as db:
-            before = self._get(db, job_id)
-            if before is None:
-                raise KeyError(job_id)
+            before = self._existing(db, job_id)
             if not before.job.state.cancellable:
                 raise ValueError(before.job.state.value)
             db.execute(
@@ -351,16 +363,10 @@ class JobQueue:
 
     def retry(self, job_id: str) -> QueuedJob:
         with self._tx() as db:
-            before = self._get(db, job_id)
-            if before is None:
-                raise KeyError(job_id)
+            before = self._existing(db, job_id)
             if not before.job.state.retryable:
                 raise ValueError(before.job.state.value)
-            db.execute(
-                "UPDATE jobs SET state = 'queued', retries = retries + 1, progress = NULL,"
-                " started_at = NULL, finished_at = NULL WHERE id = ?",
-                (job_id,),
-            )
+            db.execute(f"UPDATE jobs SET {_REQUEUE} WHERE id = ?", (job_id,))
             after = self._get(db, job_id)
         assert after is not None
         return after
@@ -368,10 +374,7 @@ class JobQueue:
     def retry_failed(self) -> list[QueuedJob]:
         with self._tx() as db:
             ids = [r[0] for r in db.execute("SELECT id FROM jobs WHERE state = 'failed'")]
-            db.execute(
-                "UPDATE jobs SET state = 'queued', retries = retries + 1, progress = NULL,"
-                " started_at = NULL, finished_at = NULL WHERE state = 'failed'"
-            )
+            db.execute(f"UPDATE jobs SET {_REQUEUE} WHERE state = 'failed'")
             rows = [self._get(db, i) for i in ids]
         return [r for r in rows if r is not None]
 
