@@ -18,6 +18,7 @@ from textual.pilot import Pilot
 from textual.widgets import Button, OptionList, Static
 
 from ponyconsole.backends.local.backend import LocalBackend
+from ponyconsole.demo import settle
 from ponyconsole.domain.models import EnqueueRequest, Job, JobState
 from ponyconsole.ui.app import PonyConsole
 from ponyconsole.ui.screens.confirm import Confirm
@@ -268,3 +269,23 @@ async def test_hostile_names_stay_on_one_line_and_never_parse_as_markup(tmp_path
         await until(pilot, lambda: isinstance(app.screen, JobDetailScreen))
         await pilot.pause(0.2)
         assert app.is_running
+
+
+async def test_enqueue_dialog_watches_a_copy_until_it_is_done(tmp_path: Path, clip: Path) -> None:
+    rip = tmp_path / "inbox" / "movies" / "Arriving.mp4"
+    rip.parent.mkdir(parents=True)
+    rip.write_bytes(clip.read_bytes())  # fresh mtime: still being copied
+    app, backend = console(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await started(pilot, app)
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, EnqueueScreen))
+        options = app.screen.query_one("#rips", OptionList)
+        await until(pilot, lambda: options.option_count == 1)
+        assert options.get_option_at_index(0).disabled, "a copy in progress cannot be picked"
+        assert "copying" in str(options.get_option_at_index(0).prompt)
+        settle(rip)  # the copy is done
+        await until(pilot, lambda: not options.get_option_at_index(0).disabled, 10)
+        await until(pilot, lambda: not app.screen.query_one("#enqueue", Button).disabled)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: len(jobs_of(backend)) == 1)

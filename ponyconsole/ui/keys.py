@@ -12,7 +12,7 @@ APP_BINDINGS: list[Binding] = [
     Binding("c", "cordon", "Cordon", tooltip="Cordon or uncordon the pony"),
     Binding("slash", "filter", "Filter", tooltip="Filter jobs by name, library, state, reason"),
     Binding("question_mark", "help", "Help", tooltip="Show every key"),
-    Binding("q", "quit", "Quit", tooltip="Quit the console (encodes go on in cluster mode)"),
+    Binding("q", "quit", "Quit", tooltip="Quit the console (asks first if an encode would stop)"),
 ]
 
 NAVIGATION: list[tuple[str, str]] = [

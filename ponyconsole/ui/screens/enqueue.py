@@ -44,6 +44,7 @@ class EnqueueScreen(ModalScreen[EnqueueRequest | None]):
         self.backend = backend
         self.rips: list[Disc] = []
         self.disc: Disc | None = None
+        self._loaded = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -74,37 +75,51 @@ class EnqueueScreen(ModalScreen[EnqueueRequest | None]):
                 )
                 yield Button("Cancel (esc)", id="cancel", compact=True)
 
+    WATCH_INTERVAL = 2.0  # seconds between looks at the inbox while the dialog is open
+
     def on_mount(self) -> None:
         self.load_rips()
+        # Watch the inbox: a copy that finishes becomes pickable without reopening.
+        self.set_interval(self.WATCH_INTERVAL, self.load_rips)
 
     @work(exclusive=True, group="rips")
     async def load_rips(self) -> None:
         info = self.query_one("#rip-info", Static)
         try:
-            self.rips = await self.backend.list_rips()
+            rips = await self.backend.list_rips()
         except BackendError as error:
             info.update(Text(f"Cannot read the inbox: {error}"))
             return
+        first = self._loaded is False
+        if rips == self.rips and not first:
+            return
+        self._loaded = True
         options = self.query_one("#rips", OptionList)
+        kept = options.highlighted_option.id if options.highlighted_option else None
+        self.rips = rips
         options.clear_options()
         options.add_options(
             Option(rip_label(rip), id=rip.path, disabled=rip.copying or bool(rip.scan_error))
-            for rip in self.rips
+            for rip in rips
         )
-        if not self.rips:
-            info.update("The inbox is empty: copy a rip into it and press e again.")
-        else:
-            info.update(f"{len(self.rips)} rip(s) in the inbox. Pick one.")
+        if not rips:
+            info.update("The inbox is empty: copy a rip into it; it shows here once copied.")
+            return
+        ready = [i for i, rip in enumerate(rips) if not rip.copying and not rip.scan_error]
+        again = [i for i in ready if rips[i].path == kept]
+        if again:
+            options.highlighted = again[0]
+        elif ready and (first or kept is None):
+            options.highlighted = ready[0]
+        if first:
+            info.update(f"{len(rips)} rip(s) in the inbox. Pick one.")
             options.focus()
-            ready = [i for i, rip in enumerate(self.rips) if not rip.copying and not rip.scan_error]
-            if ready:
-                options.highlighted = ready[0]
 
     @on(OptionList.OptionHighlighted, "#rips")
     def rip_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         rip = next((r for r in self.rips if r.path == event.option.id), None)
-        if rip is None:
-            return
+        if rip is None or (self.disc is not None and self.disc.path == rip.path):
+            return  # already scanned: keep the title the user chose
         self.query_one("#library", Input).value = rip.library
         self.scan(rip)
 
