@@ -101,6 +101,7 @@ async def test_e_enqueues_the_chosen_rip(tmp_path: Path, clip: Path) -> None:
         (job,) = jobs_of(backend).values()
         assert job.source == str(rip)
         assert job.library == "movies"
+        assert job.preset == TEST_PRESET, "the dialog offers the configured default preset first"
         await until(pilot, lambda: job.id in app.query_one(JobList).jobs)
 
 

@@ -38,6 +38,7 @@ class MemoryBackend:
         logs: dict[str, tuple[str, ...]] | None = None,
     ) -> None:
         self.mode = mode
+        self.inbox = "/srv/inbox"
         self.read_only = read_only
         self._nodes = {n.name: n for n in nodes}
         self._jobs = {j.id: j for j in jobs}

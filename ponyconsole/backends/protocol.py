@@ -62,6 +62,11 @@ class Backend(Protocol):
     mode: str
     read_only: bool
 
+    @property
+    def inbox(self) -> str:
+        """Where rips go, as the user would type it (a folder, or the cluster's share)."""
+        ...
+
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...

@@ -97,6 +97,7 @@ class PonyConsole(App[None]):
     def on_mount(self) -> None:
         status = self.status
         status.mode = self.backend.mode + (" · read-only" if self.backend.read_only else "")
+        self.summary.inbox = self.backend.inbox
         self.job_list.focus()
         self.set_interval(1.0, self.job_list.refresh_running)
         self.connect()

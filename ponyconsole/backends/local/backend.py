@@ -139,6 +139,10 @@ class LocalBackend:
 
     # -- views -----------------------------------------------------------------
 
+    @property
+    def inbox(self) -> str:
+        return str(self.settings.inbox_dir)
+
     def snapshot(self) -> Snapshot:
         jobs = tuple(sorted(self._jobs.values(), key=lambda j: j.created_at))
         return Snapshot(nodes=(self._node,), jobs=jobs, mode=self.mode, read_only=False)
@@ -147,7 +151,9 @@ class LocalBackend:
         return _Subscription(self)
 
     def presets(self) -> list[str]:
-        return list(self._presets)
+        """HandBrake's presets, the configured default first (the enqueue dialog's choice)."""
+        default = self.settings.default_preset
+        return [default, *(p for p in self._presets if p != default)]
 
     def libraries(self) -> list[str]:
         return list(self._libraries)

@@ -103,7 +103,12 @@ class EnqueueScreen(ModalScreen[EnqueueRequest | None]):
             for rip in rips
         )
         if not rips:
-            info.update("The inbox is empty: copy a rip into it; it shows here once copied.")
+            info.update(
+                Text(
+                    f"The inbox is empty: copy a rip into {self.backend.inbox}/<library>/;"
+                    " it shows here once copied."
+                )
+            )
             return
         ready = [i for i, rip in enumerate(rips) if not rip.copying and not rip.scan_error]
         again = [i for i in ready if rips[i].path == kept]

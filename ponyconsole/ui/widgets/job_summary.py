@@ -16,12 +16,17 @@ class JobSummary(Widget):
     COMPONENT_CLASSES = palette.COMPONENT_CLASSES
 
     job: reactive[Job | None] = reactive(None)
+    inbox: reactive[str] = reactive("")
 
     def render(self) -> Group:
         roles = palette.palette_of(self)
         job = self.job
         if job is None:
-            return Group(Text("No job selected. Press e to enqueue a rip.", style=roles["dim"]))
+            where = f"Copy rips into {printable(self.inbox)}/<library>/, then" if self.inbox else ""
+            hint = f"{where} press e to enqueue one." if where else "Press e to enqueue a rip."
+            return Group(
+                Text("No job selected.", style=roles["dim"]), Text(hint, style=roles["dim"])
+            )
         first = Text(printable(job.source), style=roles["label"])
         first.append(f"  → {job.library} · {job.preset}", style=roles["dim"])
         if job.state is JobState.FAILED:
