@@ -111,6 +111,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ponyconsole.backends.local.backend import LocalBackend
+    from ponyconsole.backends.local.config_file import ConfigError
     from ponyconsole.backends.local.settings import LocalSettings
     from ponyconsole.ui.app import PonyConsole
 
@@ -124,9 +125,13 @@ def run(args: argparse.Namespace) -> int:
     if args.fresh:
         shutil.rmtree(root / "data", ignore_errors=True)
     paths = prepare_inbox(root / "inbox")
-    settings = LocalSettings.load(
-        data_dir=root / "data", inbox_dir=root / "inbox", output_dir=root / "library"
-    )
+    try:
+        settings = LocalSettings.load(
+            data_dir=root / "data", inbox_dir=root / "inbox", output_dir=root / "library"
+        )
+    except ConfigError as error:
+        print(f"ponyconsole demo: config file: {error}", file=sys.stderr)
+        return 2
     PonyConsole(LocalBackend(settings), startup=enqueuer(paths, args.preset)).run()
     print(f"demo outputs are in {root / 'library'}")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -33,7 +34,7 @@ def settings_for(root: Path, **overrides: object) -> LocalSettings:
         inbox_dir=root / "inbox",
         output_dir=root / "library",
         pony_name="testpony",
-        env={},
+        env={"PONYCONSOLE_CONFIG": os.devnull},  # hermetic: no user config file
         **values,
     )
 

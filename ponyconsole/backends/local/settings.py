@@ -11,7 +11,10 @@ from pathlib import Path
 
 import platformdirs
 
+from ponyconsole.backends.local.config_file import config_path, read_local_config
+
 DEFAULT_PRESET = "Fast 1080p30"
+_RESOLVED_HERE = ("data_dir", "inbox_dir", "output_dir", "pony_name")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,19 +54,37 @@ class LocalSettings:
         env: Mapping[str, str] | None = None,
         **overrides: object,
     ) -> LocalSettings:
-        """Options win over the environment, which wins over the platform defaults."""
+        """Options win over the environment, which wins over the config file, then defaults.
+
+        Raises ConfigError (with the file and key) when the config file is wrong.
+        """
         env = os.environ if env is None else env
+        config = read_local_config(config_path(env))
+        # The fields resolved here leave `config`; what remains is applied as a whole below.
+        from_file = {key: str(config.pop(key, "")) for key in _RESOLVED_HERE}
         data = Path(
-            data_dir or env.get("PONYCONSOLE_DATA_DIR") or platformdirs.user_data_dir("ponyconsole")
+            data_dir
+            or env.get("PONYCONSOLE_DATA_DIR")
+            or from_file["data_dir"]
+            or platformdirs.user_data_dir("ponyconsole")
         ).expanduser()
-        inbox = Path(inbox_dir or env.get("PONYCONSOLE_INBOX") or data / "inbox").expanduser()
-        output = Path(output_dir or data / "library").expanduser()
-        name = pony_name or env.get("PONYCONSOLE_PONY") or socket.gethostname() or "pony"
+        inbox = Path(
+            inbox_dir or env.get("PONYCONSOLE_INBOX") or from_file["inbox_dir"] or data / "inbox"
+        ).expanduser()
+        output = Path(output_dir or from_file["output_dir"] or data / "library").expanduser()
+        name = (
+            pony_name
+            or env.get("PONYCONSOLE_PONY")
+            or from_file["pony_name"]
+            or socket.gethostname()
+            or "pony"
+        )
         handbrake = shutil.which("HandBrakeCLI") or "HandBrakeCLI"
         settings = cls(
             data_dir=data, inbox_dir=inbox, output_dir=output, pony_name=name, handbrake=handbrake
         )
-        return replace(settings, **overrides) if overrides else settings  # type: ignore[arg-type]
+        values = {**config, **overrides}
+        return replace(settings, **values) if values else settings  # type: ignore[arg-type]
 
     def ensure_dirs(self) -> None:
         for path in (self.data_dir, self.inbox_dir, self.output_dir):
