@@ -158,6 +158,8 @@ COLUMNS: tuple[Column, ...] = (
 MIN_NAME_WIDTH = 14
 COMFORTABLE_NAME_WIDTH = 30  # wide columns show only while names keep this much room
 WIDE_FROM = 110  # below this, not even the first wide column is tried
+# What goes first when even the narrow set does not fit (under ~76 columns).
+NARROW_DROP = ("RETRY", "PASS", "FPS")
 # Which wide columns to add first when there is room.
 WIDE_PRIORITY = ("PROGRESS", "LIBRARY", "ELAPSED", "AVG", "NODE", "PRESET", "REASON")
 
@@ -182,6 +184,10 @@ def layout(width: int) -> tuple[tuple[Column, int], ...]:
             chosen = {id(c) for c in COLUMNS if id(c) in chosen and c.name != "PROGRESS"}
             chosen |= {id(c) for c in COLUMNS if c.narrow}
     columns = [c for c in COLUMNS if id(c) in chosen]
+    for name in NARROW_DROP:  # a very narrow terminal: keep what says most
+        if _flex(columns, width) >= MIN_NAME_WIDTH:
+            break
+        columns = [c for c in columns if c.name != name]
     return tuple((c, c.width or max(MIN_NAME_WIDTH, _flex(columns, width))) for c in columns)
 
 
@@ -202,16 +208,17 @@ def render_header(width: int, palette: Palette) -> Text:
         if i:
             row.append(" ")
         row.append_text(_fit(Text(column.name), w, column.justify))
-    return row
+    return _fit(row, width, "left")
 
 
 def render_row(job: Job, width: int, now: float, palette: Palette) -> Text:
+    """One line of exactly `width` cells, whatever the job holds."""
     row = Text()
     for i, (column, w) in enumerate(layout(width)):
         if i:
             row.append(" ")
         row.append_text(_fit(column.cell(job, now, palette, w), w, column.justify))
-    return row
+    return _fit(row, width, "left")
 
 
 def sort_key(job: Job) -> tuple[int, float]:

@@ -1,0 +1,73 @@
+"""Row and tile rendering are pure: any job, any width, exactly one line of the right size."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rich.style import Style
+
+from ponyconsole.domain.models import Job, JobState, Progress, ProgressState
+from ponyconsole.ui.format import bar, printable
+from ponyconsole.ui.palette import ROLES
+from ponyconsole.ui.render_jobs import layout, render_header, render_row
+
+PALETTE = {role: Style() for role in ROLES}
+
+progress = st.builds(
+    Progress,
+    state=st.sampled_from(ProgressState),
+    pass_=st.integers(1, 9),
+    passes=st.integers(1, 9),
+    percent=st.floats(0, 100),
+    overall_percent=st.floats(0, 100),
+    fps=st.none() | st.floats(0, 10_000),
+    avg_fps=st.none() | st.floats(0, 10_000),
+    eta_seconds=st.none() | st.integers(0, 10**7),
+)
+
+jobs = st.builds(
+    Job,
+    id=st.text(min_size=1, max_size=8),
+    source=st.text(max_size=300),  # any name a file system allows, and more
+    library=st.text(max_size=40),
+    preset=st.text(max_size=60),
+    state=st.sampled_from(JobState),
+    title=st.none() | st.integers(0, 99),
+    node=st.none() | st.text(max_size=40),
+    progress=st.none() | progress,
+    created_at=st.floats(0, 2e9),
+    started_at=st.none() | st.floats(0, 2e9),
+    finished_at=st.none() | st.floats(0, 2e9),
+    retries=st.integers(0, 999),
+    reason=st.none() | st.text(max_size=300),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(job=jobs, width=st.integers(60, 260), now=st.floats(0, 2e9))
+def test_a_row_is_one_line_of_exactly_the_width(job: Job, width: int, now: float) -> None:
+    row = render_row(job, width, now, PALETTE)
+    assert "\n" not in row.plain
+    assert row.cell_len == width
+
+
+@given(width=st.integers(60, 260))
+def test_header_and_columns_fit(width: int) -> None:
+    assert render_header(width, PALETTE).cell_len == width
+    columns = layout(width)
+    assert sum(w for _, w in columns) + len(columns) - 1 == width
+    names = [column.name for column, _ in columns]
+    for always in ("STATE", "NAME", "PROGRESS", "ETA"):
+        assert always in names
+
+
+@given(percent=st.floats(-50, 150), width=st.integers(1, 200))
+def test_bar_is_always_its_width(percent: float, width: int) -> None:
+    assert bar(percent, width).cell_len == width
+
+
+@given(text=st.text())
+def test_printable_is_one_line(text: str) -> None:
+    shown = printable(text)
+    assert len(shown) == len(text)
+    assert not any(ord(ch) < 32 or ord(ch) == 0x7F for ch in shown)
