@@ -28,7 +28,7 @@ from ponyconsole.backends.protocol import (
     NodeRemoved,
 )
 from ponyconsole.domain.models import EnqueueRequest, Job, JobState, Node
-from ponyconsole.ui.keys import APP_BINDINGS
+from ponyconsole.ui.keys import APP_BINDINGS, key_label
 from ponyconsole.ui.screens.confirm import Confirm
 from ponyconsole.ui.screens.enqueue import EnqueueScreen
 from ponyconsole.ui.screens.help import HelpScreen
@@ -339,9 +339,8 @@ class PonyConsole(App[None]):
         for binding in APP_BINDINGS:
             if binding.action == "quit":
                 continue
-            label = {"slash": "/", "question_mark": "?"}.get(binding.key, binding.key)
             yield SystemCommand(
-                f"{binding.description} ({label})",
+                f"{binding.description} ({key_label(binding)})",
                 binding.tooltip or binding.description,
                 lambda action=binding.action: self.run_action(action),
             )

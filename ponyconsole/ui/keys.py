@@ -25,11 +25,11 @@ NAVIGATION: list[tuple[str, str]] = [
 ]
 
 
-def _key_label(binding: Binding) -> str:
+def key_label(binding: Binding) -> str:
     return {"slash": "/", "question_mark": "?"}.get(binding.key, binding.key)
 
 
 KEY_HELP: list[tuple[str, list[tuple[str, str]]]] = [
-    ("Actions", [(_key_label(b), b.tooltip or b.description) for b in APP_BINDINGS]),
+    ("Actions", [(key_label(b), b.tooltip or b.description) for b in APP_BINDINGS]),
     ("Moving around", NAVIGATION),
 ]
