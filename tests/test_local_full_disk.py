@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from ponyconsole.backends.local.backend import LocalBackend
-from ponyconsole.backends.protocol import BackendError, ConnectionChanged
+from ponyconsole.backends.protocol import BackendError, SourceChanged, SourceStatus
 from ponyconsole.domain.models import EnqueueRequest, JobState
 from tests.local_support import TEST_PRESET, long_clip_in, place, settings_for, wait_job
 
@@ -83,7 +83,7 @@ async def test_runner_reports_a_full_queue_and_resumes_when_it_frees(
     backend._runner.cordoned = False  # type: ignore[union-attr]  # uncordon without a write
     backend._wake()
     lost = await asyncio.wait_for(_next_connection_event(events), 10)
-    assert not lost.connected and "database or disk is full" in lost.message
+    assert not lost.connected and "database or disk is full" in (lost.error or "")
     assert backend.snapshot().jobs[0].state is JobState.QUEUED  # nothing claimed, nothing lost
     filler.unlink()
     back = await asyncio.wait_for(_next_connection_event(events), 10)
@@ -92,10 +92,10 @@ async def test_runner_reports_a_full_queue_and_resumes_when_it_frees(
     assert done.state is JobState.SUCCEEDED, done.reason
 
 
-async def _next_connection_event(events: AsyncIterator[object]) -> ConnectionChanged:
+async def _next_connection_event(events: AsyncIterator[object]) -> SourceStatus:
     async for event in events:
-        if isinstance(event, ConnectionChanged):
-            return event
+        if isinstance(event, SourceChanged):
+            return event.status
     raise AssertionError("events ended")
 
 

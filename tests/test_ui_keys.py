@@ -68,7 +68,10 @@ async def running_job(
     rip = place(long_clip_in(media_dir), tmp_path / "inbox" / "movies" / "long.mp4")
     job = await backend.enqueue(EnqueueRequest(str(rip), "movies", TEST_PRESET))
     await until(pilot, lambda: jobs_of(backend)[job.id].state is JobState.RUNNING)
-    await until(pilot, lambda: app.query_one(JobList).jobs[job.id].state is JobState.RUNNING)
+    await until(
+        pilot,
+        lambda: getattr(app.query_one(JobList).jobs.get(job.id), "state", None) is JobState.RUNNING,
+    )
     return job
 
 
@@ -244,7 +247,8 @@ async def test_q_asks_before_interrupting_an_encode(tmp_path: Path, media_dir: P
         await until(pilot, lambda: isinstance(app.screen, Confirm))
         await pilot.press("n")
         await pilot.pause(0.2)
-        assert app.is_running and jobs_of(backend)[job.id].state is JobState.RUNNING
+        assert app.is_running, "app quit after n"
+        assert jobs_of(backend)[job.id].state is JobState.RUNNING, jobs_of(backend)[job.id]
         await pilot.press("q")
         await until(pilot, lambda: isinstance(app.screen, Confirm))
         await pilot.press("y")

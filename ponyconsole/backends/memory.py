@@ -6,16 +6,22 @@ so the UI cannot tell it from a live backend; it just never runs HandBrake.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 
+from ponyconsole.backends.event_hub import EventHub
 from ponyconsole.backends.protocol import (
+    ALL_ACTIONS,
+    Action,
     BackendError,
     BackendEvent,
+    DrainResult,
     JobChanged,
     NodeChanged,
+    NotAllowed,
+    Permissions,
     Snapshot,
+    SourceStatus,
 )
 from ponyconsole.domain.models import (
     Disc,
@@ -40,11 +46,25 @@ class MemoryBackend:
         self.mode = mode
         self.inbox = "/srv/inbox"
         self.read_only = read_only
+        self.owns_encodes = mode == "local"
         self._nodes = {n.name: n for n in nodes}
         self._jobs = {j.id: j for j in jobs}
         self._rips = {r.path: r for r in rips or []}
         self._logs = logs or {}
-        self._subscribers: list[asyncio.Queue[BackendEvent]] = []
+        self._hub = EventHub(self.snapshot)
+        self.context = "ponies" if mode == "cluster" else ""
+        self.namespace = "ponyconsole" if mode == "cluster" else ""
+        self.sources = (
+            tuple(SourceStatus(name, synced_at=0.0) for name in ("nodes", "jobs", "pods"))
+            if mode == "cluster"
+            else (SourceStatus("queue", synced_at=0.0),)
+        )
+        allowed = ALL_ACTIONS if mode == "cluster" else ALL_ACTIONS - {Action.DRAIN, Action.WAKE}
+        self.permissions = (
+            Permissions(frozenset(), "read-only mode: nothing is changed")
+            if read_only
+            else Permissions(frozenset(allowed), "local mode has one pony")
+        )
 
     async def start(self) -> None:
         return None
@@ -53,29 +73,32 @@ class MemoryBackend:
         return None
 
     def snapshot(self) -> Snapshot:
-        return Snapshot(tuple(self._nodes.values()), tuple(self._jobs.values()), self.mode)
+        return Snapshot(
+            tuple(self._nodes.values()),
+            tuple(self._jobs.values()),
+            self.mode,
+            read_only=self.read_only,
+            context=self.context,
+            namespace=self.namespace,
+            permissions=self.permissions,
+            sources=self.sources,
+        )
 
-    async def events(self) -> AsyncIterator[BackendEvent]:
-        queue: asyncio.Queue[BackendEvent] = asyncio.Queue()
-        self._subscribers.append(queue)
-        try:
-            while True:
-                yield await queue.get()
-        finally:
-            self._subscribers.remove(queue)
+    def events(self) -> AsyncIterator[BackendEvent]:
+        return self._hub.subscribe()
 
     def _emit(self, event: BackendEvent) -> None:
-        for queue in self._subscribers:
-            queue.put_nowait(event)
+        self._hub.publish(event)
 
     def _put(self, job: Job) -> Job:
         self._jobs[job.id] = job
         self._emit(JobChanged(job))
         return job
 
-    def _writable(self) -> None:
-        if self.read_only:
-            raise BackendError("read-only mode: no changes are made")
+    def _writable(self, action: Action = Action.ENQUEUE) -> None:
+        refusal = self.permissions.refusal(action)
+        if refusal:
+            raise NotAllowed(refusal)
 
     async def list_rips(self) -> list[Disc]:
         return list(self._rips.values())
@@ -101,7 +124,7 @@ class MemoryBackend:
         return self._put(dataclasses.replace(job, title=request.title))
 
     async def retry(self, job_id: str) -> Job:
-        self._writable()
+        self._writable(Action.RETRY)
         job = self._job(job_id)
         if not job.state.retryable:
             raise BackendError(
@@ -118,14 +141,14 @@ class MemoryBackend:
         return [await self.retry(j.id) for j in failed]
 
     async def cancel(self, job_id: str) -> Job:
-        self._writable()
+        self._writable(Action.CANCEL)
         job = self._job(job_id)
         if not job.state.cancellable:
             raise BackendError(f"{job.name} is {job.state.value}; nothing to cancel")
         return self._put(dataclasses.replace(job, state=JobState.CANCELLED, reason="cancelled"))
 
     async def set_cordoned(self, node: str, cordoned: bool) -> Node:
-        self._writable()
+        self._writable(Action.CORDON)
         if node not in self._nodes:
             raise BackendError(f"no such pony: {node}")
         updated = dataclasses.replace(self._nodes[node], cordoned=cordoned)
@@ -135,6 +158,21 @@ class MemoryBackend:
 
     async def job_detail(self, job_id: str) -> JobDetail:
         return JobDetail(self._job(job_id), self._logs.get(job_id, ()))
+
+    async def follow_log(self, job_id: str) -> AsyncIterator[str]:
+        for line in self._logs.get(self._job(job_id).id, ()):
+            yield line
+
+    async def drain_plan(self, node: str) -> list[str]:
+        self._writable(Action.DRAIN)
+        if node not in self._nodes:
+            raise BackendError(f"no such pony: {node}")
+        return [j.kube_name or j.name for j in self._jobs.values() if j.node == node]
+
+    async def drain(self, node: str) -> DrainResult:
+        plan = await self.drain_plan(node)
+        await self.set_cordoned(node, True)
+        return DrainResult(node, evicted=tuple(plan))
 
     def _job(self, job_id: str) -> Job:
         try:

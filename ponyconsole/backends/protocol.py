@@ -2,12 +2,19 @@
 
 Methods are async; a backend runs its blocking work (SQLite, subprocesses,
 the kubernetes client) in threads so the UI's event loop never blocks.
+
+The event stream works like a client-go informer's consumer: subscribe, and
+the first event is a full ``Resync``; changes follow; after a re-list (a
+reconnect, a 410 Gone) another ``Resync`` replaces everything, so what
+vanished meanwhile disappears too. ``events()`` never raises: problems
+arrive as ``SourceChanged`` (a source lost or regained) or ``Notice``.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from ponyconsole.domain.models import Disc, EnqueueRequest, Job, JobDetail, Node
@@ -15,6 +22,58 @@ from ponyconsole.domain.models import Disc, EnqueueRequest, Job, JobDetail, Node
 
 class BackendError(Exception):
     """An action was refused or failed; the message is written for the user."""
+
+
+class NotAllowed(BackendError):
+    """Refused by policy (read-only mode, RBAC), not by the state of the object."""
+
+
+class Action(StrEnum):
+    """What the user can ask a backend to change; a backend says which it allows."""
+
+    ENQUEUE = "enqueue"
+    RETRY = "retry"
+    CANCEL = "cancel"
+    CORDON = "cordon"
+    DRAIN = "drain"
+    WAKE = "wake"
+
+
+ALL_ACTIONS = frozenset(Action)
+
+
+@dataclass(frozen=True, slots=True)
+class Permissions:
+    """The actions allowed now, and in one line why the others are not."""
+
+    allowed: frozenset[Action] = ALL_ACTIONS
+    reason: str = ""
+
+    def refusal(self, action: Action) -> str | None:
+        if action in self.allowed:
+            return None
+        return self.reason or f"{action.value} is not available here"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """One source of what the console shows (the queue; nodes, jobs, pods; an agent).
+
+    ``synced_at`` is the wall-clock time the source was last known current;
+    ``error`` says why it is not, while it is not (then the data shown is
+    ``now - synced_at`` old).
+    """
+
+    name: str
+    synced_at: float | None = None
+    error: str | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self.error is None
+
+    def age(self, now: float) -> float | None:
+        return None if self.synced_at is None else max(0.0, now - self.synced_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +84,21 @@ class Snapshot:
     jobs: tuple[Job, ...]
     mode: str
     read_only: bool = False
-    connected: bool = True
+    context: str = ""
+    namespace: str = ""
+    permissions: Permissions = field(default_factory=Permissions)
+    sources: tuple[SourceStatus, ...] = ()
+
+    @property
+    def connected(self) -> bool:
+        return all(source.connected for source in self.sources)
+
+
+@dataclass(frozen=True, slots=True)
+class Resync:
+    """Replace everything shown with this snapshot (first event; after every re-list)."""
+
+    snapshot: Snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,18 +122,48 @@ class NodeRemoved:
 
 
 @dataclass(frozen=True, slots=True)
-class ConnectionChanged:
-    connected: bool
-    message: str = ""
+class SourceChanged:
+    status: SourceStatus
 
 
-BackendEvent = JobChanged | JobRemoved | NodeChanged | NodeRemoved | ConnectionChanged
+@dataclass(frozen=True, slots=True)
+class PermissionsChanged:
+    permissions: Permissions
+
+
+@dataclass(frozen=True, slots=True)
+class InboxChanged:
+    """The rips in the inbox changed (a copy appeared, finished or left)."""
+
+    rips: tuple[Disc, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something the user should read that belongs to no object (a backend problem)."""
+
+    message: str
+    severity: str = "information"  # Textual's notify severities
+
+
+BackendEvent = (
+    Resync
+    | JobChanged
+    | JobRemoved
+    | NodeChanged
+    | NodeRemoved
+    | SourceChanged
+    | PermissionsChanged
+    | InboxChanged
+    | Notice
+)
 
 
 @runtime_checkable
 class Backend(Protocol):
     mode: str
     read_only: bool
+    owns_encodes: bool  # quitting this console stops encodes (a local console that runs them)
 
     @property
     def inbox(self) -> str:
@@ -73,7 +176,9 @@ class Backend(Protocol):
 
     def snapshot(self) -> Snapshot: ...
 
-    def events(self) -> AsyncIterator[BackendEvent]: ...
+    def events(self) -> AsyncIterator[BackendEvent]:
+        """Subscribe: a ``Resync`` first, then changes; never raises; ends at ``stop()``."""
+        ...
 
     async def list_rips(self) -> list[Disc]: ...
 
@@ -93,4 +198,21 @@ class Backend(Protocol):
 
     async def set_cordoned(self, node: str, cordoned: bool) -> Node: ...
 
+    async def drain_plan(self, node: str) -> list[str]:
+        """What a drain of ``node`` would evict, as the confirmation lists it."""
+        ...
+
+    async def drain(self, node: str) -> DrainResult: ...
+
     async def job_detail(self, job_id: str) -> JobDetail: ...
+
+    def follow_log(self, job_id: str) -> AsyncIterator[str]:
+        """The job's recent output lines, then new ones as they come; ends with the job."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class DrainResult:
+    node: str
+    evicted: tuple[str, ...] = ()
+    refused: tuple[tuple[str, str], ...] = ()  # (pod, the API's reason)

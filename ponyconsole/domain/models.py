@@ -12,6 +12,7 @@ from enum import StrEnum
 
 class JobState(StrEnum):
     QUEUED = "queued"
+    PENDING = "pending"  # cluster: created, but the scheduler cannot place its pod yet
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
@@ -28,7 +29,7 @@ class JobState(StrEnum):
 
     @property
     def cancellable(self) -> bool:
-        return self in (JobState.QUEUED, JobState.RUNNING, JobState.INTERRUPTED)
+        return self in (JobState.QUEUED, JobState.PENDING, JobState.RUNNING, JobState.INTERRUPTED)
 
 
 class ProgressState(StrEnum):
@@ -73,6 +74,40 @@ class Progress:
             "eta_seconds": self.eta_seconds,
             "message": self.message,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Progress:
+        """The inverse of ``as_json`` (what the queue stores and ``ponyconsole transcode`` prints).
+
+        Raises ``ValueError`` (or ``KeyError``/``TypeError``) on a malformed object.
+        """
+        state = ProgressState(str(data["state"]))
+
+        def number(key: str, default: float | None) -> float | None:
+            value = data.get(key, default)
+            if value is None:
+                return None
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise TypeError(f"{key} is not a number: {value!r}")
+            return float(value)
+
+        def whole(key: str, default: int) -> int:
+            value = number(key, default)
+            return default if value is None else int(value)
+
+        eta = number("eta_seconds", None)
+        message = data.get("message")
+        return cls(
+            state=state,
+            pass_=whole("pass", 1),
+            passes=whole("passes", 1),
+            percent=number("percent", 0.0) or 0.0,
+            overall_percent=number("overall_percent", 0.0) or 0.0,
+            fps=number("fps", None),
+            avg_fps=number("avg_fps", None),
+            eta_seconds=None if eta is None else int(eta),
+            message=None if message is None else str(message),
+        )
 
 
 class ProgressDraft:
@@ -120,9 +155,34 @@ class ProgressDraft:
         self.message = message
 
 
+class StageKind(StrEnum):
+    TRANSCODE = "transcode"
+    UPLOAD = "upload"
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One step of a rip's pipeline: in cluster mode, one Kubernetes Job."""
+
+    kind: StageKind
+    state: JobState
+    kube_name: str | None = None
+    node: str | None = None
+    reason: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Job:
-    """One transcode of one title of one rip (in cluster mode: one rip's Job chain)."""
+    """One rip's work: one transcode locally; in cluster mode its chain of Jobs (``stages``).
+
+    ``state`` and ``stage`` are the item's as a whole (the stage that is
+    current: the failed one, else the running one, else the last);
+    ``reason`` is the last failure reason (kept across retries), or, while
+    PENDING, the scheduler's own message. ``stalled`` is set by the backend
+    when a running transcode's progress has not moved for its stall time.
+    """
 
     id: str
     source: str
@@ -140,6 +200,10 @@ class Job:
     reason: str | None = None
     stage: str = "transcode"
     command: tuple[str, ...] = ()
+    stages: tuple[Stage, ...] = ()
+    namespace: str | None = None
+    kube_name: str | None = None
+    stalled: bool = False
 
     @property
     def name(self) -> str:
@@ -199,6 +263,12 @@ class Node:
     is_master: bool = False
     metrics: NodeMetrics | None = None
     has_agent: bool = True
+    roles: tuple[str, ...] = ()
+    allocatable_cpu_milli: int | None = None
+    allocatable_memory: int | None = None
+    requested_cpu_milli: int = 0
+    requested_memory: int = 0
+    mac: str | None = None
 
 
 class RipKind(StrEnum):

@@ -6,11 +6,13 @@ applies the backend's events to widgets, each of which repaints only itself.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from textual import events as textual_events
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Container
@@ -21,14 +23,23 @@ from ponyconsole.backends.protocol import (
     Backend,
     BackendError,
     BackendEvent,
-    ConnectionChanged,
+    DrainResult,
+    InboxChanged,
     JobChanged,
     JobRemoved,
     NodeChanged,
     NodeRemoved,
+    NotAllowed,
+    Notice,
+    Permissions,
+    PermissionsChanged,
+    Resync,
+    Snapshot,
+    SourceChanged,
+    SourceStatus,
 )
 from ponyconsole.domain.models import EnqueueRequest, Job, JobState, Node
-from ponyconsole.ui.keys import APP_BINDINGS, key_label
+from ponyconsole.ui.keys import ACTION_NEEDS, APP_BINDINGS, key_label
 from ponyconsole.ui.screens.confirm import Confirm
 from ponyconsole.ui.screens.enqueue import EnqueueScreen
 from ponyconsole.ui.screens.help import HelpScreen
@@ -94,17 +105,32 @@ class PonyConsole(App[None]):
     def tiles(self) -> list[PonyTile]:
         return list(self.ponies.query(PonyTile))
 
+    REPAINT_INTERVAL = 0.12  # merge bursts of backend events: at most ~8 repaints a second
+
     def on_mount(self) -> None:
+        self.permissions = Permissions(frozenset(), "connecting…")
+        self.sources: dict[str, SourceStatus] = {}
+        self.inbox_rips: tuple[object, ...] | None = None
         status = self.status
         status.mode = self.backend.mode + (" · read-only" if self.backend.read_only else "")
         self.summary.inbox = self.backend.inbox
         self.job_list.focus()
-        self.set_interval(1.0, self.job_list.refresh_running)
+        self.set_interval(1.0, self._tick)
         self.connect()
 
-    @work(exclusive=True, group="backend")
+    def _tick(self) -> None:
+        self.job_list.refresh_running()
+        if any(not source.connected for source in self.sources.values()):
+            self.status.refresh()  # "data N s old" grows while disconnected
+
+    @work(exclusive=True, group="backend", exit_on_error=False)
     async def connect(self) -> None:
-        """Start the backend, paint its snapshot, then follow its events for ever."""
+        """Subscribe, start the backend, then apply its events for ever, in merged batches.
+
+        Subscribing first means nothing that happens during start-up is missed:
+        the stream begins with a full ``Resync``.
+        """
+        events = self.backend.events()
         try:
             await self.backend.start()
         except Exception as error:  # shown on screen, never a traceback instead of the console
@@ -112,34 +138,72 @@ class PonyConsole(App[None]):
             self.status.connection = f"cannot start: {message}"
             self.notify(message, title="Backend", severity="error", timeout=30, markup=False)
             return
-        snapshot = self.backend.snapshot()
-        for node in snapshot.nodes:
-            await self._upsert_node(node)
-        self.job_list.set_jobs(snapshot.jobs)
-        self._jobs_changed()
         if self.startup is not None:
             self.run_worker(
                 self._act(lambda message: message or "Ready", self.startup(self.backend))
             )
-        async for event in self.backend.events():
-            await self.apply(event)
+        drain = getattr(events, "drain", None)
+        try:
+            async for event in events:
+                batch = [event, *(drain() if drain is not None else ())]
+                for item in batch:
+                    await self.apply(item)
+                self._jobs_changed()
+                await asyncio.sleep(self.REPAINT_INTERVAL)
+        except Exception as error:  # a backend bug: say so, keep the console up
+            self.status.connection = f"event stream stopped: {error!r}"
+            self.notify(repr(error), title="Backend", severity="error", timeout=30, markup=False)
 
     async def apply(self, event: BackendEvent) -> None:
         match event:
+            case Resync(snapshot=snapshot):
+                await self._resync(snapshot)
             case JobChanged(job=job):
                 self.job_list.upsert(job)
-                self._jobs_changed(job)
             case JobRemoved(job_id=job_id):
                 self.job_list.remove(job_id)
-                self._jobs_changed()
             case NodeChanged(node=node):
                 await self._upsert_node(node)
             case NodeRemoved(name=name):
                 for tile in self.ponies.query(f"#{tile_id(name)}"):
                     await tile.remove()
                 self.status.ponies = len(self.tiles())
-            case ConnectionChanged(connected=connected, message=message):
-                self.status.connection = "" if connected else message
+            case SourceChanged(status=source):
+                self.sources[source.name] = source
+                self._show_sources()
+            case PermissionsChanged(permissions=permissions):
+                self.permissions = permissions
+                self.refresh_bindings()
+            case InboxChanged(rips=rips):
+                self.inbox_rips = rips
+            case Notice(message=message, severity=severity):
+                self.notify(message, severity=severity, markup=False)  # type: ignore[arg-type]
+
+    async def _resync(self, snapshot: Snapshot) -> None:
+        """Replace everything: what vanished while we were away disappears too."""
+        where = [snapshot.mode]
+        if snapshot.context:
+            where.append(snapshot.context)
+        if snapshot.namespace and snapshot.mode != "local":
+            where.append(f"ns {snapshot.namespace}")
+        if snapshot.read_only:
+            where.append("read-only")
+        self.status.mode = " · ".join(where)
+        self.permissions = snapshot.permissions
+        self.sources = {source.name: source for source in snapshot.sources}
+        self._show_sources()
+        self.job_list.set_jobs(snapshot.jobs)
+        names = {node.name for node in snapshot.nodes}
+        for tile in self.tiles():
+            if tile.node_name not in names:
+                await tile.remove()
+        for node in snapshot.nodes:
+            await self._upsert_node(node)
+        self.status.ponies = len(snapshot.nodes)
+        self.refresh_bindings()
+
+    def _show_sources(self) -> None:
+        self.status.sources = tuple(self.sources.values())
 
     async def _upsert_node(self, node: Node) -> None:
         tiles = self.ponies.query(f"#{tile_id(node.name)}")
@@ -164,11 +228,10 @@ class PonyConsole(App[None]):
                 return job
         return None
 
-    def _jobs_changed(self, job: Job | None = None) -> None:
+    def _jobs_changed(self) -> None:
         self.status.set_counts([j.state for j in self.job_list.jobs.values()])
         for tile in self.tiles():
-            if job is None or job.node in (None, tile.node_name) or tile.job is not None:
-                tile.job = self._running_on(tile.node_name)
+            tile.job = self._running_on(tile.node_name)
         self.refresh_bindings()
 
     @on(JobList.Highlighted)
@@ -182,10 +245,24 @@ class PonyConsole(App[None]):
 
     # --- actions -------------------------------------------------------------------
 
+    def refusal(self, action: str) -> str | None:
+        """Why the backend will not do ``action`` now (read-only, RBAC, disconnected), if so."""
+        need = ACTION_NEEDS.get(action)
+        if need is None or not hasattr(self, "permissions"):
+            return None
+        refusal = self.permissions.refusal(need)
+        if refusal is None:
+            lost = [s for s in self.sources.values() if not s.connected]
+            if lost and self.backend.mode != "local":
+                refusal = f"disconnected ({lost[0].name}: {lost[0].error}); try again once back"
+        return refusal
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Dim the keys that make no sense for the selection (shown, not usable)."""
+        """Dim keys that make no sense for the selection or are not allowed (shown, unusable)."""
         if not hasattr(self, "job_list"):
             return True
+        if self.refusal(action):
+            return None
         job = self.job_list.selected
         if action == "retry":
             return True if job is not None and job.state.retryable else None
@@ -195,6 +272,16 @@ class PonyConsole(App[None]):
             return True if self._failed() else None
         return True
 
+    def on_key(self, event: textual_events.Key) -> None:
+        """A dimmed key that is refused by policy says why, instead of doing nothing."""
+        for binding in APP_BINDINGS:
+            if binding.key == event.key:
+                refusal = self.refusal(binding.action)
+                if refusal:
+                    event.stop()
+                    self.notify(refusal, title="Not allowed", severity="warning", markup=False)
+                return
+
     def _failed(self) -> list[Job]:
         return [j for j in self.job_list.jobs.values() if j.state is JobState.FAILED]
 
@@ -202,6 +289,8 @@ class PonyConsole(App[None]):
         """Await one backend action; report its outcome or its error, never crash."""
         try:
             result = await call
+        except NotAllowed as error:
+            self.notify(str(error), title="Not allowed", severity="error", timeout=8, markup=False)
         except BackendError as error:
             self.notify(str(error), title="Refused", severity="error", timeout=8, markup=False)
         except Exception as error:  # a backend bug must not take the console down
@@ -289,6 +378,34 @@ class PonyConsole(App[None]):
 
         self.run_worker(self._act(done, self.backend.set_cordoned(node.name, cordon)))
 
+    @work
+    async def action_drain(self) -> None:
+        tile = self._target_tile()
+        if tile is None or tile.node is None:
+            self.notify("Select a pony first (tab to the tiles).", severity="warning")
+            return
+        name = tile.node.name
+        try:
+            plan = await self.backend.drain_plan(name)
+        except BackendError as error:
+            self.notify(str(error), title="Refused", severity="error", timeout=8, markup=False)
+            return
+        listed = "\n".join(f"• {pod}" for pod in plan[:12]) + ("\n…" if len(plan) > 12 else "")
+        what = (
+            f"{name} is cordoned, then these pods are evicted (PodDisruptionBudgets respected):"
+            f"\n{listed}"
+            if plan
+            else f"{name} is cordoned; no pod runs there, nothing is evicted."
+        )
+        if await self.push_screen_wait(Confirm(f"Drain {name}?", what, yes="Drain")):
+
+            def done(result: DrainResult) -> str:
+                refused = "; ".join(f"{pod}: {why}" for pod, why in result.refused)
+                text = f"Drained {result.node}: {len(result.evicted)} evicted"
+                return text + (f", refused: {refused}" if refused else "")
+
+            await self._act(done, self.backend.drain(name))
+
     def action_filter(self) -> None:
         box = self.filter_box
         box.add_class("-visible")
@@ -317,7 +434,7 @@ class PonyConsole(App[None]):
     @work
     async def action_quit(self) -> None:
         running = [j for j in self.job_list.jobs.values() if j.state is JobState.RUNNING]
-        if self.backend.mode == "local" and running:
+        if getattr(self.backend, "owns_encodes", False) and running:
             one = len(running) == 1
             if not await self.push_screen_wait(
                 Confirm(

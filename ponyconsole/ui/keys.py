@@ -4,16 +4,29 @@ from __future__ import annotations
 
 from textual.binding import Binding
 
+from ponyconsole.backends.protocol import Action
+
 APP_BINDINGS: list[Binding] = [
     Binding("e", "enqueue", "Enqueue", tooltip="Enqueue a rip from the inbox"),
     Binding("r", "retry", "Retry", tooltip="Retry the selected failed job"),
     Binding("R", "retry_all", "Retry all", tooltip="Retry every failed job"),
     Binding("x", "cancel_job", "Cancel", tooltip="Cancel the selected job"),
     Binding("c", "cordon", "Cordon", tooltip="Cordon or uncordon the pony"),
+    Binding("d", "drain", "Drain", tooltip="Drain the pony: evict its pods (asks first)"),
     Binding("slash", "filter", "Filter", tooltip="Filter jobs by name, library, state, reason"),
     Binding("question_mark", "help", "Help", tooltip="Show every key"),
     Binding("q", "quit", "Quit", tooltip="Quit the console (asks first if an encode would stop)"),
 ]
+
+# The backend permission each app action needs (the rest need none).
+ACTION_NEEDS: dict[str, Action] = {
+    "enqueue": Action.ENQUEUE,
+    "retry": Action.RETRY,
+    "retry_all": Action.RETRY,
+    "cancel_job": Action.CANCEL,
+    "cordon": Action.CORDON,
+    "drain": Action.DRAIN,
+}
 
 NAVIGATION: list[tuple[str, str]] = [
     ("↑ ↓ j k", "move in the job list"),

@@ -20,6 +20,7 @@ Palette = Mapping[str, Style]
 
 STATE_ICONS: dict[JobState, str] = {
     JobState.QUEUED: "…",
+    JobState.PENDING: "⧗",
     JobState.RUNNING: "▶",
     JobState.SUCCEEDED: "✔",
     JobState.FAILED: "✖",
@@ -29,6 +30,7 @@ STATE_ICONS: dict[JobState, str] = {
 
 STATE_ROLES: dict[JobState, str] = {
     JobState.QUEUED: "dim",
+    JobState.PENDING: "warn",
     JobState.RUNNING: "accent",
     JobState.SUCCEEDED: "ok",
     JobState.FAILED: "bad",
@@ -40,10 +42,11 @@ STATE_ROLES: dict[JobState, str] = {
 STATE_ORDER: dict[JobState, int] = {
     JobState.RUNNING: 0,
     JobState.FAILED: 1,
-    JobState.INTERRUPTED: 2,
-    JobState.QUEUED: 3,
-    JobState.CANCELLED: 4,
-    JobState.SUCCEEDED: 5,
+    JobState.PENDING: 2,
+    JobState.INTERRUPTED: 3,
+    JobState.QUEUED: 4,
+    JobState.CANCELLED: 5,
+    JobState.SUCCEEDED: 6,
 }
 
 Cell = Callable[[Job, float, Palette, int], Text]
@@ -60,6 +63,8 @@ class Column:
 
 
 def _state(job: Job, now: float, palette: Palette, width: int) -> Text:
+    if job.stalled and job.state is JobState.RUNNING:
+        return Text("⚠ stalled", style=palette["warn"])
     return Text(
         f"{STATE_ICONS[job.state]} {job.state.value}", style=palette[STATE_ROLES[job.state]]
     )

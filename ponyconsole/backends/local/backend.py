@@ -14,11 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ponyconsole.backends.event_hub import EventHub
 from ponyconsole.backends.local.inbox import Inbox
 from ponyconsole.backends.local.metrics import MetricsSampler
 from ponyconsole.backends.local.processes import kill_group, process_alive
@@ -27,12 +29,17 @@ from ponyconsole.backends.local.runner import Runner, output_name, partial_path
 from ponyconsole.backends.local.scanner import ScanCache, list_presets
 from ponyconsole.backends.local.settings import LocalSettings
 from ponyconsole.backends.protocol import (
+    Action,
     BackendError,
     BackendEvent,
-    ConnectionChanged,
+    DrainResult,
     JobChanged,
     NodeChanged,
+    NotAllowed,
+    Permissions,
     Snapshot,
+    SourceChanged,
+    SourceStatus,
 )
 from ponyconsole.domain.models import (
     Disc,
@@ -47,38 +54,24 @@ from ponyconsole.domain.models import (
 T = TypeVar("T")
 
 _CORDONED_KEY = "cordoned"
-
-
-class _Subscription:
-    """One subscriber's queue; registered at creation so no event is missed before iterating."""
-
-    def __init__(self, backend: LocalBackend) -> None:
-        self._backend = backend
-        self.queue: asyncio.Queue[BackendEvent | None] = asyncio.Queue()
-        backend._subscribers.add(self.queue)
-
-    def __aiter__(self) -> _Subscription:
-        return self
-
-    async def __anext__(self) -> BackendEvent:
-        event = await self.queue.get()
-        if event is None:
-            self._backend._subscribers.discard(self.queue)
-            raise StopAsyncIteration
-        return event
-
-    async def aclose(self) -> None:
-        self._backend._subscribers.discard(self.queue)
+QUEUE_SOURCE = "queue"
+LOCAL_PERMISSIONS = Permissions(
+    frozenset({Action.ENQUEUE, Action.RETRY, Action.CANCEL, Action.CORDON}),
+    "local mode has one pony: drain and wake are cluster actions",
+)
+LOG_FOLLOW_INTERVAL = 0.5  # seconds between looks at a running job's output
 
 
 class LocalBackend:
     mode = "local"
     read_only = False
+    owns_encodes = True
 
     def __init__(self, settings: LocalSettings | None = None) -> None:
         self.settings = settings or LocalSettings.load()
         self._jobs: dict[str, Job] = {}
-        self._subscribers: set[asyncio.Queue[BackendEvent | None]] = set()
+        self._hub = EventHub(self.snapshot)
+        self._source = SourceStatus(QUEUE_SOURCE)
         self._node = Node(name=self.settings.pony_name, is_master=True)
         self._tasks: list[asyncio.Task[None]] = []
         self._presets: list[str] = [self.settings.default_preset]
@@ -115,6 +108,8 @@ class LocalBackend:
         self._node = replace(self._node, cordoned=cordoned, metrics=self._sampler.sample())
         self._runner = Runner(settings, queue, self._on_row, self._on_problem)
         self._runner.cordoned = cordoned
+        self._source = SourceStatus(QUEUE_SOURCE, synced_at=time.time())
+        self._hub.resync()
         self._tasks = [
             asyncio.create_task(self._runner.run_forever(), name="local-runner"),
             asyncio.create_task(self._sample_forever(), name="local-metrics"),
@@ -134,8 +129,7 @@ class LocalBackend:
         if self._queue is not None:
             await asyncio.to_thread(self._queue.close)
             self._queue = None
-        for subscriber in list(self._subscribers):
-            subscriber.put_nowait(None)
+        self._hub.close()
 
     # -- views -----------------------------------------------------------------
 
@@ -145,10 +139,18 @@ class LocalBackend:
 
     def snapshot(self) -> Snapshot:
         jobs = tuple(sorted(self._jobs.values(), key=lambda j: j.created_at))
-        return Snapshot(nodes=(self._node,), jobs=jobs, mode=self.mode, read_only=False)
+        return Snapshot(
+            nodes=(self._node,),
+            jobs=jobs,
+            mode=self.mode,
+            read_only=False,
+            namespace=str(self.settings.data_dir),
+            permissions=LOCAL_PERMISSIONS,
+            sources=(self._source,),
+        )
 
     def events(self) -> AsyncIterator[BackendEvent]:
-        return _Subscription(self)
+        return self._hub.subscribe()
 
     def presets(self) -> list[str]:
         """HandBrake's presets, the configured default first (the enqueue dialog's choice)."""
@@ -173,6 +175,20 @@ class LocalBackend:
             raise BackendError(f"no job {job_id}")
         live = self._runner.log_tail(job_id) if self._runner else None
         return JobDetail(job=row.job, log_tail=live if live is not None else row.log_tail)
+
+    async def follow_log(self, job_id: str) -> AsyncIterator[str]:
+        """The job's stored lines, then new ones while it runs (here or in another process)."""
+        shown: tuple[str, ...] = ()
+        while True:
+            detail = await self.job_detail(job_id)
+            lines = detail.log_tail
+            start = _new_lines_from(shown, lines)
+            for line in lines[start:]:
+                yield line
+            shown = lines
+            if detail.job.state is not JobState.RUNNING:
+                return
+            await asyncio.sleep(LOG_FOLLOW_INTERVAL)
 
     # -- actions ---------------------------------------------------------------
 
@@ -245,6 +261,12 @@ class LocalBackend:
         self._on_row(row)
         return row.job
 
+    async def drain_plan(self, node: str) -> list[str]:
+        raise NotAllowed(LOCAL_PERMISSIONS.reason)
+
+    async def drain(self, node: str) -> DrainResult:
+        raise NotAllowed(LOCAL_PERMISSIONS.reason)
+
     async def set_cordoned(self, node: str, cordoned: bool) -> Node:
         if node != self.settings.pony_name:
             raise BackendError(
@@ -296,12 +318,13 @@ class LocalBackend:
         return f"{short} is {state}; only failed or cancelled jobs can be retried"
 
     def _publish(self, event: BackendEvent) -> None:
-        for subscriber in self._subscribers:
-            subscriber.put_nowait(event)
+        self._hub.publish(event)
 
     def _on_problem(self, problem: str | None) -> None:
         """The runner could not write the queue (or can again): the console shows it."""
-        self._publish(ConnectionChanged(problem is None, problem or ""))
+        synced = self._source.synced_at if problem else time.time()
+        self._source = SourceStatus(QUEUE_SOURCE, synced_at=synced, error=problem)
+        self._publish(SourceChanged(self._source))
 
     def _on_row(self, row: QueuedJob) -> None:
         if self._jobs.get(row.job.id) != row.job:
@@ -333,3 +356,17 @@ class LocalBackend:
             for row in await asyncio.to_thread(queue.all):
                 self._on_row(row)
             self._wake()
+
+
+def _new_lines_from(shown: tuple[str, ...], lines: tuple[str, ...]) -> int:
+    """Where ``lines`` (a sliding tail) goes past what was already ``shown``.
+
+    The tail keeps the last N lines, so the old one's end overlaps the new
+    one's start; the longest such overlap tells what is new. No overlap: all.
+    """
+    if not shown:
+        return 0
+    for overlap in range(min(len(shown), len(lines)), 0, -1):
+        if shown[-overlap:] == lines[:overlap]:
+            return overlap
+    return 0

@@ -32,7 +32,7 @@ from ponyconsole.backends.local.processes import (
     process_alive,
     this_process,
 )
-from ponyconsole.domain.models import Job, JobState, Progress, ProgressState
+from ponyconsole.domain.models import Job, JobState, Progress
 
 INTERRUPTED_REASON = "interrupted: console stopped during encode"
 
@@ -99,18 +99,7 @@ class QueuedJob:
 def _progress_from_json(text: str | None) -> Progress | None:
     if not text:
         return None
-    data = json.loads(text)
-    return Progress(
-        state=ProgressState(data["state"]),
-        pass_=data.get("pass", 1),
-        passes=data.get("passes", 1),
-        percent=data.get("percent", 0.0),
-        overall_percent=data.get("overall_percent", 0.0),
-        fps=data.get("fps"),
-        avg_fps=data.get("avg_fps"),
-        eta_seconds=data.get("eta_seconds"),
-        message=data.get("message"),
-    )
+    return Progress.from_json(json.loads(text))
 
 
 def _row_to_queued(row: sqlite3.Row) -> QueuedJob:

@@ -59,7 +59,6 @@ class JobDetailScreen(ModalScreen[None]):
         self.backend = backend
         self.job = job
         self.clock = clock
-        self._shown: list[str] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -72,31 +71,44 @@ class JobDetailScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.load()
-        # A running job's output moves: follow it while the screen is open.
-        self.set_interval(1.0, self._refresh_running)
+        self.follow()
+        # The fields come from the app's live view (no I/O): refresh them each second.
+        self.set_interval(1.0, self._refresh_fields)
 
-    def _refresh_running(self) -> None:
-        if self.job.state is JobState.RUNNING:
-            self.load()
+    def _refresh_fields(self) -> None:
+        jobs = getattr(self.app, "job_list", None)
+        live = jobs.jobs.get(self.job.id) if jobs is not None else None
+        if live is not None and (live != self.job or live.state is JobState.RUNNING):
+            self.job = live
+            self.query_one("#detail-fields", Static).update(describe(live, self.clock()))
 
-    @work(exclusive=True)
+    @work(exclusive=True, group="detail")
     async def load(self) -> None:
-        log = self.query_one(Log)
         try:
             detail = await self.backend.job_detail(self.job.id)
         except BackendError as error:
-            log.write_line(f"could not read the job: {error}")
+            self.query_one(Log).write_line(f"could not read the job: {error}")
             return
         self.job = detail.job
         self.query_one("#detail-fields", Static).update(describe(detail.job, self.clock()))
         self.query_one("#detail-command", Static).update(
             Text(shlex.join(detail.job.command) or "-")
         )
-        lines = list(detail.log_tail or ("(no output yet)",))
-        if lines != self._shown:
-            self._shown = lines
-            log.clear()
-            log.write_lines(lines)
+
+    @work(exclusive=True, group="follow", exit_on_error=False)
+    async def follow(self) -> None:
+        """The backend's log stream: last lines first, new ones as they come."""
+        log = self.query_one(Log)
+        empty = True
+        try:
+            async for line in self.backend.follow_log(self.job.id):
+                log.write_line(line)
+                empty = False
+        except BackendError as error:
+            log.write_line(f"(the output cannot be read: {error})")
+            return
+        if empty:
+            log.write_line("(no output yet)")
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from ponyconsole.backends.protocol import SourceStatus
 from ponyconsole.domain.models import JobState
 from ponyconsole.ui import palette
 from ponyconsole.ui.render_jobs import STATE_ICONS, STATE_ROLES
@@ -20,6 +22,7 @@ class StatusBar(Widget):
     ponies: reactive[int] = reactive(0)
     counts: reactive[tuple[tuple[JobState, int], ...]] = reactive(())
     connection: reactive[str] = reactive("")
+    sources: reactive[tuple[SourceStatus, ...]] = reactive(())
     filter_text: reactive[str] = reactive("")
 
     def set_counts(self, states: list[JobState]) -> None:
@@ -39,4 +42,16 @@ class StatusBar(Widget):
             text.append(f"  filter: {self.filter_text}", style=roles["warn"])
         if self.connection:
             text.append(f"  {self.connection}", style=roles["bad"])
+        lost = [source for source in self.sources if not source.connected]
+        if lost:
+            text.append("  " + stale_text(lost, time.time()), style=roles["bad"])
         return text
+
+
+def stale_text(lost: list[SourceStatus], now: float) -> str:
+    """ "jobs, pods: disconnected, data 12 s old" (the oldest), or why it never connected."""
+    names = ", ".join(source.name for source in lost)
+    ages = [age for source in lost if (age := source.age(now)) is not None]
+    if not ages:
+        return f"{names}: not connected ({lost[0].error})"
+    return f"{names}: disconnected, data {max(ages):.0f} s old"
