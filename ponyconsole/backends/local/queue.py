@@ -16,7 +16,6 @@ conditional on still owning a RUNNING row, so a cancel from elsewhere wins.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import threading
@@ -32,6 +31,7 @@ from ponyconsole.backends.local.processes import (
     process_alive,
     this_process,
 )
+from ponyconsole.domain.kube_names import stable_id
 from ponyconsole.domain.models import Job, JobState, Progress
 
 INTERRUPTED_REASON = "interrupted: console stopped during encode"
@@ -77,10 +77,7 @@ CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
-def job_id_for(library: str, resolved_path: str, size: int, title: int | None) -> str:
-    """Stable id: the same rip (same library, file, size, title) is always the same job."""
-    key = json.dumps([library, resolved_path, size, title or 0])
-    return hashlib.sha256(key.encode()).hexdigest()[:12]
+job_id_for = stable_id  # the same id the cluster pipeline gives the same rip
 
 
 @dataclass(frozen=True, slots=True)
