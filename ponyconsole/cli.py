@@ -15,6 +15,7 @@ import sys
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "console": ("ponyconsole.ui.run_console", "open the console (the default)"),
     "demo": ("ponyconsole.demo", "open the console in local mode with a small demo workload"),
+    "agent": ("ponyconsole.agent.command", "serve this pony's figures (HTTP JSON + Prometheus)"),
     "parse-progress": (
         "ponyconsole.parse_progress",
         "print captured HandBrake output as one JSON object per progress update",

@@ -239,6 +239,9 @@ class NodeMetrics:
     temperature_c: float | None = None
     watts: float | None = None
     power_source: PowerSource | None = None
+    energy_joules: float | None = None  # cumulative since the sampler started: Wh per job
+    power_note: str | None = None  # why the best source is not used ("RAPL not readable: ...")
+    node: str = ""  # the Kubernetes node name the figures are of ("" locally)
 
     @property
     def mem_percent(self) -> float:

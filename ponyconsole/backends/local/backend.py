@@ -20,9 +20,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ponyconsole.agent.metrics import MetricsSampler
 from ponyconsole.backends.event_hub import EventHub
 from ponyconsole.backends.local.inbox import Inbox
-from ponyconsole.backends.local.metrics import MetricsSampler
 from ponyconsole.backends.local.processes import kill_group, process_alive
 from ponyconsole.backends.local.queue import JobQueue, QueuedJob, job_id_for
 from ponyconsole.backends.local.runner import Runner, output_name, partial_path

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import psutil
 import pytest
 
-from ponyconsole.backends.local.metrics import (
+from ponyconsole.agent.metrics import (
     MetricsSampler,
     energy_delta_uj,
     estimate_watts,

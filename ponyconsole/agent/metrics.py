@@ -1,22 +1,39 @@
-"""This machine's health as NodeMetrics: psutil figures plus watts (RAPL, else an estimate).
+"""This machine's health as NodeMetrics: psutil figures plus watts (agent/power.py).
 
-The arithmetic (rates from counter deltas, RAPL wraparound, the load-based
-estimate) lives in pure functions so it is tested without the hardware.
+Shared by local mode (the console's own pony) and ``ponyconsole agent`` (each
+pony of a cluster). Rates come from counter deltas in pure functions, tested
+without the hardware; the cumulative energy (joules) integrates the watts, so
+the energy a job took is the difference of two readings, across reconnects.
 """
 
 from __future__ import annotations
 
-import glob
 import os
 import time
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
 
 import psutil
 
+from ponyconsole.agent.power import (
+    RAPL_GLOB,
+    RaplReader,
+    energy_delta_uj,
+    estimate_watts,
+    rapl_watts,
+)
 from ponyconsole.domain.models import NodeMetrics, PowerSource
 
-RAPL_GLOB = "/sys/class/powercap/intel-rapl:*"
+__all__ = [
+    "MetricsSampler",
+    "energy_delta_uj",
+    "estimate_watts",
+    "hottest",
+    "rapl_watts",
+    "rate",
+]
+
+# An external power meter (a smart plug): returns watts, or None when it cannot answer.
+PlugReader = Callable[[], float | None]
 
 
 def rate(prev: float | None, cur: float, dt: float) -> float:
@@ -24,27 +41,6 @@ def rate(prev: float | None, cur: float, dt: float) -> float:
     if prev is None or dt <= 0 or cur < prev:
         return 0.0
     return (cur - prev) / dt
-
-
-def energy_delta_uj(prev: int, cur: int, max_range_uj: int) -> int:
-    """Energy used between two RAPL readings, across one counter wraparound."""
-    if cur >= prev:
-        return cur - prev
-    if max_range_uj <= 0:
-        return 0
-    return max_range_uj - prev + cur
-
-
-def rapl_watts(delta_uj: int, dt: float) -> float | None:
-    if dt <= 0:
-        return None
-    return delta_uj / 1e6 / dt
-
-
-def estimate_watts(cpu_percent: float, idle_watts: float, max_watts: float) -> float:
-    """Linear in CPU load between idle and flat-out: a guess, labelled ESTIMATE."""
-    load = min(100.0, max(0.0, cpu_percent)) / 100.0
-    return idle_watts + load * (max_watts - idle_watts)
 
 
 def hottest(temperatures: dict[str, list[object]]) -> float | None:
@@ -58,59 +54,43 @@ def hottest(temperatures: dict[str, list[object]]) -> float | None:
     return max(values, default=None)
 
 
-@dataclass(slots=True)
-class _RaplZone:
-    energy: Path
-    max_range: int
-    last: int | None = None
-
-
-def _rapl_zones(pattern: str = RAPL_GLOB) -> list[_RaplZone]:
-    """Package zones only (intel-rapl:N, not the intel-rapl:N:M sub-zones they contain)."""
-    zones = []
-    for folder in sorted(glob.glob(pattern)):
-        if os.path.basename(folder).count(":") != 1:
-            continue
-        try:
-            max_range = int(Path(folder, "max_energy_range_uj").read_text())
-            Path(folder, "energy_uj").read_text()  # often root-only since CVE-2020-8694
-        except (OSError, ValueError):
-            continue
-        zones.append(_RaplZone(Path(folder, "energy_uj"), max_range))
-    return zones
-
-
 class MetricsSampler:
     """Keeps the previous counters; ``sample()`` is cheap and never sleeps."""
 
     def __init__(
-        self, idle_watts: float = 6.0, max_watts: float = 28.0, rapl_glob: str = RAPL_GLOB
+        self,
+        idle_watts: float = 6.0,
+        max_watts: float = 28.0,
+        rapl_glob: str = RAPL_GLOB,
+        plug: PlugReader | None = None,
+        node: str = "",
     ) -> None:
         self.idle_watts = idle_watts
         self.max_watts = max_watts
-        self._zones = _rapl_zones(rapl_glob)
+        self.node = node
+        self._rapl = RaplReader(rapl_glob)
+        self._plug = plug
         self._last_time: float | None = None
         self._last_sin: int | None = None
         self._last_sout: int | None = None
+        self.energy_joules = 0.0
         psutil.cpu_percent(interval=None)  # prime: the first non-blocking call returns 0
         psutil.cpu_percent(interval=None, percpu=True)
-        self._read_rapl(0.0)
+        self._rapl.read(0.0)
         self._last_time = time.monotonic()
 
-    def _read_rapl(self, dt: float) -> float | None:
-        if not self._zones:
-            return None
-        total = 0
-        for zone in self._zones:
-            try:
-                value = int(zone.energy.read_text())
-            except (OSError, ValueError):
-                self._zones = []  # unreadable now: fall back to the estimate for good
-                return None
-            if zone.last is not None:
-                total += energy_delta_uj(zone.last, value, zone.max_range)
-            zone.last = value
-        return rapl_watts(total, dt) if dt > 0 else None
+    def _watts(self, cpu: float, dt: float) -> tuple[float, PowerSource, str | None]:
+        note = None
+        if self._plug is not None:
+            watts = self._plug()
+            if watts is not None:
+                return watts, PowerSource.KASA, None
+            note = "smart plug did not answer"
+        watts = self._rapl.read(dt)
+        if watts is not None:
+            return watts, PowerSource.RAPL, note
+        estimate = estimate_watts(cpu, self.idle_watts, self.max_watts)
+        return estimate, PowerSource.ESTIMATE, note or self._rapl.note
 
     def sample(self, now: float | None = None) -> NodeMetrics:
         now = time.time() if now is None else now
@@ -132,12 +112,8 @@ class MetricsSampler:
             temperature = hottest(psutil.sensors_temperatures())  # type: ignore[arg-type]
         except (AttributeError, OSError):
             temperature = None
-        watts = self._read_rapl(dt)
-        if watts is not None:
-            source = PowerSource.RAPL
-        else:
-            watts = estimate_watts(cpu, self.idle_watts, self.max_watts)
-            source = PowerSource.ESTIMATE
+        watts, source, note = self._watts(cpu, dt)
+        self.energy_joules += watts * dt
         return NodeMetrics(
             sampled_at=now,
             cpu_percent=cpu,
@@ -152,4 +128,7 @@ class MetricsSampler:
             temperature_c=temperature,
             watts=watts,
             power_source=source,
+            energy_joules=self.energy_joules,
+            power_note=note,
+            node=self.node,
         )
