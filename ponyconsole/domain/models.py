@@ -204,6 +204,7 @@ class Job:
     namespace: str | None = None
     kube_name: str | None = None
     stalled: bool = False
+    energy_wh: float | None = None  # what its pony drew while it ran (agent or local figures)
 
     @property
     def name(self) -> str:
@@ -272,6 +273,7 @@ class Node:
     requested_cpu_milli: int = 0
     requested_memory: int = 0
     mac: str | None = None
+    agent_problem: str | None = None  # "agent unreachable since 21:30:05": metrics are stale
 
 
 class RipKind(StrEnum):

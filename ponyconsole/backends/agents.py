@@ -1,0 +1,124 @@
+"""The console's side of the node agents: one cheap GET a second per pony, each on its own.
+
+Each agent is polled by its own task over a shared keep-alive session, so a
+slow or dead agent never delays the others or the UI; a request has a short
+timeout. Each agent is a source with its own status (``agent:<node>``):
+synced-at, and the error while it does not answer. Nodes that appear and
+vanish start and stop their pollers (``track`` / ``untrack``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aiohttp
+
+from ponyconsole.backends.protocol import SourceStatus
+from ponyconsole.domain.metrics_wire import metrics_from_json
+from ponyconsole.domain.models import NodeMetrics
+
+DEFAULT_PORT = 9977
+METRICS_PATH = "/v1/metrics"
+
+
+def agent_source(node: str) -> str:
+    return f"agent:{node}"
+
+
+@dataclass(slots=True)
+class _Poll:
+    address: str
+    task: asyncio.Task[None]
+
+
+class AgentPoller:
+    def __init__(
+        self,
+        on_metrics: Callable[[str, NodeMetrics], None],
+        on_status: Callable[[str, SourceStatus], None],
+        port: int = DEFAULT_PORT,
+        interval: float = 1.0,
+        timeout: float = 0.8,
+    ) -> None:
+        self.on_metrics = on_metrics
+        self.on_status = on_status
+        self.port = port
+        self.interval = interval
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self._polls: dict[str, _Poll] = {}
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            # One connection per agent, kept alive; no proxy from the environment: the
+            # agents are on the cluster's own network.
+            connector = aiohttp.TCPConnector(limit=0, limit_per_host=1, keepalive_timeout=30)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=self.timeout)
+        return self._session
+
+    def track(self, node: str, address: str | None) -> None:
+        """Poll ``node``'s agent at ``address`` (restarts the poller when the address moved)."""
+        current = self._polls.get(node)
+        if current is not None and current.address == address:
+            return
+        self.untrack(node)
+        if not address:
+            self.on_status(node, SourceStatus(agent_source(node), error="no InternalIP"))
+            return
+        task = asyncio.create_task(self._poll(node, address), name=f"agent-{node}")
+        self._polls[node] = _Poll(address, task)
+
+    def untrack(self, node: str) -> None:
+        poll = self._polls.pop(node, None)
+        if poll is not None:
+            poll.task.cancel()
+
+    @property
+    def tracked(self) -> set[str]:
+        return set(self._polls)
+
+    async def close(self) -> None:
+        polls = list(self._polls.values())
+        self._polls.clear()
+        for poll in polls:
+            poll.task.cancel()
+        for poll in polls:
+            with contextlib.suppress(asyncio.CancelledError):
+                await poll.task
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _poll(self, node: str, address: str) -> None:
+        url = f"http://{address}:{self.port}{METRICS_PATH}"
+        source = agent_source(node)
+        synced: float | None = None
+        failing_since: float | None = None
+        while True:
+            started = time.monotonic()
+            try:
+                async with self._client().get(url) as response:
+                    if response.status != 200:
+                        raise ValueError(f"HTTP {response.status}")
+                    metrics = metrics_from_json(await response.json(content_type=None))
+            except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+                if failing_since is None:
+                    failing_since = time.time()
+                    since = time.strftime("%H:%M:%S", time.localtime(failing_since))
+                    why = str(error) or type(error).__name__
+                    self.on_status(
+                        node,
+                        SourceStatus(source, synced, f"agent unreachable since {since} ({why})"),
+                    )
+            else:
+                first = synced is None
+                synced = time.time()
+                if first or failing_since is not None:  # transitions only: 300 agents at
+                    failing_since = None  # 1 Hz must not mean 300 status events a second
+                    self.on_status(node, SourceStatus(source, synced))
+                self.on_metrics(node, metrics)
+            await asyncio.sleep(max(0.05, self.interval - (time.monotonic() - started)))
