@@ -107,7 +107,9 @@ def test_byte_by_byte_equals_all_at_once(name: str, request: pytest.FixtureReque
 def test_garbage_input_reports_no_title(hb_garbage: HandBrakeRun) -> None:
     assert hb_garbage.returncode != 0
     parser = ProgressParser()
-    assert parser.feed(hb_garbage.stdout + hb_garbage.stderr) + parser.close() == []
+    updates = parser.feed(hb_garbage.stdout + hb_garbage.stderr) + parser.close()
+    # a scan progress line shows up when the scan is slow (a loaded machine), nothing else
+    assert {p.state for p in updates} <= {ProgressState.SCANNING}
     assert parser.errors == ["No title found."]
     assert parser.failure_reason == "HandBrake: No title found."
 
@@ -358,3 +360,34 @@ def test_fast_paths_match_the_general_path_on_near_misses(
     data = "".join(parts).encode()
     fast, general = fast_and_general(data, [c for c in cuts if c <= len(data)])
     assert fast == general
+
+
+def test_a_rate_before_the_eta_is_reported_on_both_paths(hb_json_2pass: HandBrakeRun) -> None:
+    """HandBrake --json gives Rate while Hours/Minutes/Seconds are still -1 (DVD sources)."""
+    known = re.compile(rb'"Hours": [0-9]+,\n        "Minutes": [0-9]+,')
+    assert known.search(hb_json_2pass.stdout), "the fixture has no block with an ETA"
+    edited = known.sub(b'"Hours": -1,\n        "Minutes": -1,', hb_json_2pass.stdout)
+    edited = re.sub(rb'"Seconds": [0-9]+,', b'"Seconds": -1,', edited)
+    fast, general = fast_and_general(edited, [])
+    assert fast == general
+    marks = [m.lastindex for m in hp._MARKER.finditer(edited.decode())]
+    assert hp._JSON_RUN in marks  # the fast path ran on them
+
+    before, after = parse_all(hb_json_2pass.stdout), parse_all(edited)
+    assert len(before) == len(after)
+    rates = [
+        (float(rate), float(avg))
+        for rate, avg in re.findall(rb'"Rate": ([0-9.e+-]+),\n +"RateAvg": ([0-9.e+-]+)', edited)
+    ]
+    working = [p for p in after if p.state is ProgressState.WORKING]
+    assert len(working) == len(rates)
+    assert all(p.eta_seconds is None for p in after)  # only the ETA is unknown
+    for p, (rate, avg) in zip(working, rates, strict=True):
+        assert p.fps == (rate if rate >= 0.005 else None)
+        assert p.avg_fps == (avg if avg >= 0.005 else None)
+    assert sum(p.fps is not None for p in working) >= 5
+    assert sum(p.avg_fps is not None for p in working) >= 5
+    for b, a in zip(before, after, strict=True):  # everything else as parsed unedited
+        assert dataclasses.replace(b, eta_seconds=None) == a
+    # the unedited output already has updates with a rate and no ETA yet
+    assert any(p.fps is not None and p.eta_seconds is None for p in before)
