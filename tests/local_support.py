@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from pathlib import Path
+from typing import TypeVar
 
 import psutil
 
@@ -16,6 +17,7 @@ from ponyconsole.demo import copy_settled, make_clip
 from ponyconsole.domain.models import Job, JobState
 
 TEST_PRESET = "Very Fast 480p30"
+T = TypeVar("T")
 
 place = copy_settled  # the tests' word for dropping a finished rip into an inbox
 
@@ -67,6 +69,24 @@ def handbrakes_under(root: Path) -> list[psutil.Process]:
         except psutil.Error:
             continue
     return found
+
+
+async def wait_for_handbrakes(root: Path, timeout: float = 30.0) -> list[psutil.Process]:
+    """Our HandBrakeCLI processes under ``root`` once there is one; fails after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not (found := await asyncio.to_thread(handbrakes_under, root)):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no HandBrakeCLI working on files under {root} after {timeout} s")
+        await asyncio.sleep(0.05)
+    return found
+
+
+async def within(step: Awaitable[T], timeout: float, what: str) -> T:
+    """Await ``step``; fail naming ``what`` if it takes longer than ``timeout`` seconds."""
+    try:
+        return await asyncio.wait_for(step, timeout)
+    except TimeoutError:
+        raise AssertionError(f"{what} did not finish within {timeout} s") from None
 
 
 def long_clip_in(media_dir: Path) -> Path:

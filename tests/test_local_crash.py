@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -27,7 +28,9 @@ from tests.local_support import (
     long_clip_in,
     place,
     settings_for,
+    wait_for_handbrakes,
     wait_job,
+    within,
 )
 
 pytestmark = pytest.mark.handbrake
@@ -61,7 +64,8 @@ class HandBrakeWatch:
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        self._thread.join()
+        self._thread.join(timeout=10)
+        assert not self._thread.is_alive(), "the HandBrake watch did not stop within 10 s"
 
 
 def _start_console(tmp_path: Path, rip: Path) -> subprocess.Popen[str]:
@@ -76,13 +80,30 @@ def _start_console(tmp_path: Path, rip: Path) -> subprocess.Popen[str]:
     )  # fmt: skip
 
 
-def _wait_running_pid(console: subprocess.Popen[str]) -> tuple[str, int]:
-    assert console.stdout is not None
-    for line in console.stdout:
+def _wait_running_pid(console: subprocess.Popen[str], timeout: float = 60.0) -> tuple[str, int]:
+    """The job and HandBrake pid of the console's first running event, within ``timeout``."""
+    stdout = console.stdout
+    assert stdout is not None
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:  # a thread, so that a silent console cannot block the test forever
+        for line in stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            break
+        if line is None:
+            raise AssertionError(f"console exited ({console.wait(timeout=10)}) before encoding")
         event = json.loads(line)
         if event.get("state") == "running" and event.get("pid"):
             return event["job"], event["pid"]
-    raise AssertionError(f"console exited ({console.wait()}) before encoding")
+    raise AssertionError(f"the console reported no running HandBrake within {timeout} s")
 
 
 async def test_kill_9_of_the_console_mid_encode(long_clip: Path, tmp_path: Path) -> None:
@@ -96,7 +117,7 @@ async def test_kill_9_of_the_console_mid_encode(long_clip: Path, tmp_path: Path)
         console.wait(timeout=10)
     finally:
         console.kill()
-        console.wait()
+        console.wait(timeout=10)
     # The HandBrake was in its own session: it may outlive the console (orphan) or die of a
     # broken pipe; either way, the next start must make sure it is gone before re-running.
     with JobQueue(tmp_path / "data" / "queue.sqlite3", owner=(0, 0.0)) as queue:
@@ -106,7 +127,7 @@ async def test_kill_9_of_the_console_mid_encode(long_clip: Path, tmp_path: Path)
     settings = settings_for(tmp_path)
     with HandBrakeWatch(tmp_path) as watch:
         backend = LocalBackend(settings)
-        await backend.start()
+        await within(backend.start(), 30, "the backend's start (recovery included)")
         try:
             assert handbrakes_under(tmp_path) == []  # the orphan group was killed
             (job,) = backend.snapshot().jobs
@@ -117,7 +138,7 @@ async def test_kill_9_of_the_console_mid_encode(long_clip: Path, tmp_path: Path)
             assert done.state is JobState.SUCCEEDED, done.reason
             assert done.retries == 0
         finally:
-            await backend.stop()
+            await within(backend.stop(), 30, "the backend's stop")
     assert watch.most <= 1  # never two HandBrakes for the job at once
     outputs = sorted(p.name for p in (tmp_path / "library").rglob("*") if p.is_file())
     assert outputs == ["long.mkv"]
@@ -163,12 +184,11 @@ async def test_clean_stop_mid_encode_interrupts_and_reruns(long_clip: Path, tmp_
     rip = place(long_clip, tmp_path / "inbox" / "long.mp4")
     settings = settings_for(tmp_path)
     backend = LocalBackend(settings)
-    await backend.start()
+    await within(backend.start(), 30, "the backend's start")
     job = await backend.enqueue(EnqueueRequest(str(rip), "movies", TEST_PRESET))
     await wait_job(backend, job.id, {JobState.RUNNING})
-    while not handbrakes_under(tmp_path):
-        time.sleep(0.02)
-    await backend.stop()
+    await wait_for_handbrakes(tmp_path, timeout=30)
+    await within(backend.stop(), 30, "the backend's stop mid-encode")
     assert handbrakes_under(tmp_path) == []
     with JobQueue(settings.db_path) as queue:
         stopped = queue.get(job.id).job
@@ -176,9 +196,9 @@ async def test_clean_stop_mid_encode_interrupts_and_reruns(long_clip: Path, tmp_
     assert not list((tmp_path / "library").rglob("*.mkv"))  # no partial left behind
 
     again = LocalBackend(settings)
-    await again.start()
+    await within(again.start(), 30, "the backend's restart")
     try:
         done = await wait_job(again, job.id, {JobState.SUCCEEDED, JobState.FAILED}, 60)
         assert done.state is JobState.SUCCEEDED, done.reason
     finally:
-        await again.stop()
+        await within(again.stop(), 30, "the backend's stop")

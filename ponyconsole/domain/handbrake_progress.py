@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ponyconsole.domain.handbrake_json import Incomplete, Malformed, decode_block
@@ -139,6 +139,12 @@ _JSON_STATES = {
     "WORKDONE": ProgressState.WORKDONE,
 }
 _MAX_ERRORS = 20
+# a rate below this prints as "0.00 fps" in HandBrake's own text form: --json
+# reports 0.0 until the rate is measured, then 1e-7-ish values for a while
+_MIN_RATE = 0.005
+
+# one task update for _advance: state, task, task count, percent, fps, avg fps, ETA, message
+_Update = tuple[ProgressState, int, int, float, float | None, float | None, int | None, str | None]
 
 
 def _num(value: Any, default: float = 0.0) -> float:
@@ -147,6 +153,11 @@ def _num(value: Any, default: float = 0.0) -> float:
     if value != value or value in (float("inf"), float("-inf")):  # NaN / Infinity
         return default
     return float(value)
+
+
+def _rate(value: float) -> float | None:
+    """A frame rate HandBrake has measured, or None."""
+    return value if value >= _MIN_RATE else None
 
 
 class ProgressParser:
@@ -160,7 +171,7 @@ class ProgressParser:
         self._last: Progress | None = None
         self._errors: list[str] = []
         self._succeeded = False
-        # the run whose overall_percent must never go backwards
+        # the run whose overall_percent must never go backwards (see _advance)
         self._pass = 0
         self._passes = 0
         self._percent = 0.0
@@ -231,58 +242,34 @@ class ProgressParser:
         return out
 
     def _text_run(self, text: str, start: int, end: int, out: list[Progress]) -> None:
-        """Consecutive ``Encoding: task`` lines: _working, inlined, on each."""
-        run_pass, run_passes, run_pct = self._pass, self._passes, self._percent
-        run_overall, finished = self._overall, self._finished
-        draft, progress, working = ProgressDraft, Progress, ProgressState.WORKING
-        # a draft becomes a Progress before anyone else sees the list
-        append: Callable[[object], None] = out.append  # type: ignore[assignment]
-        tasks_, hours_, minutes_, seconds_ = _TASKS, _HOURS, _MINUTES, _SECONDS
-        for task, tasks, pct, fps, avg, h, mi, sec in _TEXT_ROWS(text, start, end):
-            pass_, passes, percent = tasks_[task], tasks_[tasks], float(pct)
-            if h:
-                rate: float | None = float(fps)
-                rate_avg: float | None = float(avg)
-                eta: int | None = hours_[h] + minutes_[mi] + seconds_[sec]
-            else:
-                rate = rate_avg = eta = None
-            if pass_ > passes:  # the regex leaves only this clamp to do
-                pass_ = passes
-            if (
-                finished
-                or passes != run_passes
-                or pass_ < run_pass
-                or (pass_ == run_pass and percent < run_pct - 5.0)
-            ):
-                run_overall = 0.0
-                finished = False
-            overall = ((pass_ - 1) + percent / 100.0) / passes * 100.0
-            if overall < run_overall:
-                overall = run_overall
-            run_pass, run_passes, run_pct, run_overall = pass_, passes, percent, overall
-            update = draft(working, pass_, passes, percent, overall, rate, rate_avg, eta, None)
-            update.__class__ = progress  # type: ignore[assignment]
-            append(update)
-        self._pass, self._passes, self._percent = run_pass, run_passes, run_pct
-        self._overall, self._finished = run_overall, finished
-        self._last = out[-1]
+        """Consecutive ``Encoding: task`` lines, converted by table, for _advance."""
+        working, tasks_, hours_, minutes_, seconds_ = (
+            ProgressState.WORKING, _TASKS, _HOURS, _MINUTES, _SECONDS
+        )  # fmt: skip
+        self._advance(
+            [
+                (working, tasks_[task], tasks_[tasks], float(pct), float(fps), float(avg),
+                 hours_[h] + minutes_[mi] + seconds_[sec], None)
+                if h
+                else (working, tasks_[task], tasks_[tasks], float(pct), None, None, None, None)
+                for task, tasks, pct, fps, avg, h, mi, sec in _TEXT_ROWS(text, start, end)
+            ],
+            out,
+        )  # fmt: skip
 
     def _json_run(self, text: str, start: int, end: int, out: list[Progress]) -> None:
         """Consecutive WORKING blocks: what _json does with each, on the captured numbers."""
         working = ProgressState.WORKING
-        for eta, hours, pass_, passes, pass_id, pct, rate, rate_avg in _JSON_ROWS(text, start, end):
-            known = int(hours) >= 0  # -1 until HandBrake has a rate
-            self._working(
-                working,
-                int(pass_),
-                int(passes),
-                float(pct) * 100.0,
-                float(rate) if known else None,
-                float(rate_avg) if known else None,
-                int(eta) if known else None,
-                "Subtitle scan" if pass_id == "-1" else None,
-                out,
-            )
+        self._advance(
+            [
+                (working, int(pass_), int(passes), float(pct) * 100.0, _rate(float(rate)),
+                 _rate(float(rate_avg)), int(eta) if int(hours) >= 0 else None,
+                 "Subtitle scan" if pass_id == "-1" else None)
+                for eta, hours, pass_, passes, pass_id, pct, rate, rate_avg
+                in _JSON_ROWS(text, start, end)
+            ],
+            out,
+        )  # fmt: skip
 
     def _general(
         self, m: re.Match[str], text: str, final: bool, out: list[Progress]
@@ -326,15 +313,19 @@ class ProgressParser:
                 return
             task, tasks, searching, pct, fps, avg, h, mi, s = m.groups()
             eta = int(h) * 3600 + int(mi) * 60 + int(s) if h is not None else None
-            self._working(
-                ProgressState.SEARCHING if searching else ProgressState.WORKING,
-                int(task),
-                int(tasks),
-                float(pct),
-                float(fps) if fps is not None else None,
-                float(avg) if avg is not None else None,
-                eta,
-                "Searching for start time" if searching else None,
+            self._advance(
+                (
+                    (
+                        ProgressState.SEARCHING if searching else ProgressState.WORKING,
+                        int(task),
+                        int(tasks),
+                        float(pct),
+                        float(fps) if fps is not None else None,
+                        float(avg) if avg is not None else None,
+                        eta,
+                        "Searching for start time" if searching else None,
+                    ),
+                ),
                 out,
             )
         elif kind == "mux":
@@ -387,7 +378,9 @@ class ProgressParser:
             w = value.get("Working")
             if not isinstance(w, dict):
                 return
-            known = _num(w.get("Hours"), -1.0) >= 0  # -1 until HandBrake has a rate
+            # Hours, Minutes and Seconds are -1 until HandBrake has an ETA; it may
+            # already have a rate (seen on DVD sources and in real --json output)
+            known = _num(w.get("Hours"), -1.0) >= 0
             pass_id = w.get("PassID")
             message = "Subtitle scan" if pass_id == -1 else None
             if state is ProgressState.PAUSED:
@@ -395,50 +388,69 @@ class ProgressParser:
             elif state is ProgressState.SEARCHING:
                 message = "Searching for start time"
             eta = int(_num(w.get("ETASeconds"))) if known else None
-            self._working(
-                state,
-                int(_num(w.get("Pass"), 1.0)),
-                int(_num(w.get("PassCount"), 1.0)),
-                _num(w.get("Progress")) * 100.0,
-                _num(w.get("Rate")) if known else None,
-                _num(w.get("RateAvg")) if known else None,
-                eta,
-                message,
+            self._advance(
+                (
+                    (
+                        state,
+                        int(_num(w.get("Pass"), 1.0)),
+                        int(_num(w.get("PassCount"), 1.0)),
+                        _num(w.get("Progress")) * 100.0,
+                        _rate(_num(w.get("Rate"))),
+                        _rate(_num(w.get("RateAvg"))),
+                        eta,
+                        message,
+                    ),
+                ),
                 out,
             )
 
-    def _working(
-        self,
-        state: ProgressState,
-        pass_: int,
-        passes: int,
-        percent: float,
-        fps: float | None,
-        avg: float | None,
-        eta: int | None,
-        message: str | None,
-        out: list[Progress],
-    ) -> None:
-        passes = max(1, min(passes, 1000))
-        pass_ = max(1, min(pass_, passes))
-        percent = 0.0 if percent < 0.0 else 100.0 if percent > 100.0 else percent
-        if (
-            self._finished
-            or passes != self._passes
-            or pass_ < self._pass
-            or (pass_ == self._pass and percent < self._percent - 5.0)
-        ):  # a new run: the log holds more than one encode
-            self._overall = 0.0
+    def _advance(self, updates: Sequence[_Update], out: list[Progress]) -> None:
+        """The state machine of task updates, one or a run of many (the hot loop).
+
+        A run is one encode: it begins when the task number goes down, the task
+        count changes or the previous run ended (WORKDONE). Within a run
+        ``overall_percent`` never decreases, whatever the percentages do.
+        """
+        run_pass, run_passes, run_pct = self._pass, self._passes, self._percent
+        run_overall, finished = self._overall, self._finished
+        draft, progress = ProgressDraft, Progress
+        # a draft becomes a Progress before anyone else sees the list
+        append: Callable[[object], None] = out.append  # type: ignore[assignment]
+        update = None
+        for state, pass_, passes, percent, fps, avg, eta, message in updates:
+            if passes < 1 or passes > 1000:
+                passes = 1 if passes < 1 else 1000
+            if pass_ > passes:
+                pass_ = passes
+            elif pass_ < 1:
+                pass_ = 1
+            if percent < 0.0 or percent > 100.0:
+                percent = 0.0 if percent < 0.0 else 100.0
+            if finished or passes != run_passes or pass_ < run_pass:
+                if finished or run_passes:  # a new run, not the first task of this one
+                    run_overall = 0.0
+                finished = False
+            overall = ((pass_ - 1) + percent / 100.0) / passes * 100.0
+            if overall < run_overall:
+                overall = run_overall
+            run_pass, run_passes, run_pct, run_overall = pass_, passes, percent, overall
+            update = draft(state, pass_, passes, percent, overall, fps, avg, eta, message)
+            update.__class__ = progress  # type: ignore[assignment]
+            append(update)
+        self._pass, self._passes, self._percent = run_pass, run_passes, run_pct
+        self._overall, self._finished = run_overall, finished
+        if update is not None:
+            self._last = update  # type: ignore[assignment]
+
+    def _begin(self) -> None:
+        """After a run's end, any update but another end begins a new run."""
+        if self._finished:
             self._finished = False
-        overall = ((pass_ - 1) + percent / 100.0) / passes * 100.0
-        if overall < self._overall:
-            overall = self._overall
-        self._pass, self._passes, self._percent, self._overall = pass_, passes, percent, overall
-        update = ProgressDraft(state, pass_, passes, percent, overall, fps, avg, eta, message)
-        update.__class__ = Progress  # type: ignore[assignment]
-        self._emit(update, out)  # type: ignore[arg-type]
+            self._pass = self._passes = 0
+            self._percent = self._overall = 0.0
 
     def _muxing(self, percent: float | None, out: list[Progress]) -> None:
+        self._begin()
         passes = self._passes or 1
         pct = 100.0 if percent is None else max(0.0, min(100.0, percent))
         self._overall = 100.0
@@ -449,15 +461,16 @@ class ProgressParser:
     def _scanning(
         self, title: int, titles: int, preview: int, pct: float, out: list[Progress]
     ) -> None:
+        self._begin()
         pct = max(0.0, min(100.0, pct))
         message = f"Scanning title {title} of {titles}"
         if preview:
             message += f", preview {preview}"
-        self._emit(Progress(ProgressState.SCANNING, 1, 1, pct, 0.0, message=message), out)
+        overall = self._overall  # a scan inside a run does not take its progress back
+        self._emit(Progress(ProgressState.SCANNING, 1, 1, pct, overall, message=message), out)
 
     def _workdone(self, code: int, out: list[Progress]) -> None:
-        last = self._last
-        if last is not None and last.state is ProgressState.WORKDONE and self._finished:
+        if self._finished:  # the last update was this run's end
             return  # the same end seen twice: JSON block and stderr line
         passes = self._passes or 1
         if code == 0:

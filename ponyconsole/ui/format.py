@@ -36,10 +36,6 @@ def fmt_duration(seconds: float | None) -> str:
     return f"{s // 3600}h{(s % 3600) // 60:02d}m"
 
 
-def fmt_percent(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0f}%"
-
-
 def fmt_fps(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}" if value < 100 else f"{value:.0f}"
 

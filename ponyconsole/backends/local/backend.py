@@ -105,7 +105,8 @@ class LocalBackend:
         presets = await asyncio.to_thread(list_presets, settings.handbrake)
         self._presets = presets or self._presets
         self._libraries = await asyncio.to_thread(self._inbox.library_names)
-        self._node = replace(self._node, cordoned=cordoned, metrics=self._sampler.sample())
+        metrics = await asyncio.to_thread(self._sampler.sample)
+        self._node = replace(self._node, cordoned=cordoned, metrics=metrics)
         self._runner = Runner(settings, queue, self._on_row, self._on_problem)
         self._runner.cordoned = cordoned
         self._source = SourceStatus(QUEUE_SOURCE, synced_at=time.time())
@@ -252,10 +253,14 @@ class LocalBackend:
         except ValueError as exc:
             raise BackendError(self._refusal(job_id, str(exc), "cancel")) from None
         ours = self._runner is not None and await self._runner.kill(job_id)
-        if not ours and before.pgid and process_alive(before.owner_pid, before.owner_started):
+        if (
+            not ours
+            and before.pgid
+            and await asyncio.to_thread(process_alive, before.owner_pid, before.owner_started)
+        ):
             # Running in another console on the same queue: stop its HandBrake group; that
             # console sees the row cancelled and removes its partial file.
-            await asyncio.to_thread(kill_group, before.pgid, before.pid)
+            await asyncio.to_thread(kill_group, before.pgid)
         row = await self._db(self._q.get, job_id)
         assert row is not None
         self._on_row(row)

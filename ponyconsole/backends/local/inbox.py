@@ -129,7 +129,7 @@ class Inbox:
             changed_at = self._seen[path][2]
         return now - max(mtime, changed_at) < self.settle_seconds
 
-    def describe(self, path: Path, library: str | None = None, scan: bool = True) -> RipInfo:
+    def describe(self, path: Path, library: str | None = None) -> RipInfo:
         """One rip, checked; refusals (outside, not a rip) come back as ``scan_error``."""
         library = library or self._library_of(path)
         refusal = self._outside(path)
@@ -146,21 +146,14 @@ class Inbox:
         error = None
         if not copying:
             try:
-                if scan:
-                    titles = self.scans.scan(str(path), size, mtime)
-                else:
-                    hit = self.scans.cached(str(path), size, mtime)
-                    if isinstance(hit, ScanFailed):
-                        error = str(hit)
-                    elif hit is not None:
-                        titles = hit
+                titles = self.scans.scan(str(path), size, mtime)
             except ScanFailed as exc:
                 error = str(exc)
         disc = Disc(str(path), library, kind, size, copying, titles, error)
         return RipInfo(disc, os.path.realpath(path), mtime)
 
-    def list_rips(self, scan: bool = True) -> list[Disc]:
-        return [self.describe(path, library, scan).disc for path, library in self._candidates()]
+    def list_rips(self) -> list[Disc]:
+        return [self.describe(path, library).disc for path, library in self._candidates()]
 
     def check_enqueueable(self, path: str, library: str | None) -> RipInfo:
         """The rip, or BackendError saying why it cannot be enqueued now."""
@@ -171,7 +164,7 @@ class Inbox:
             raise BackendError(f"no such rip: {path}")
         if ignored(p.name):
             raise BackendError(f"refused: {p.name} is hidden or a partial file")
-        info = self.describe(p, library, scan=True)
+        info = self.describe(p, library)
         disc = info.disc
         if disc.scan_error and disc.scan_error.startswith("refused:"):
             raise BackendError(disc.scan_error)

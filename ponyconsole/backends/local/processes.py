@@ -32,40 +32,56 @@ def process_alive(pid: int | None, started: float | None) -> bool:
         return False
 
 
-def kill_group(pgid: int, pid: int | None = None, grace: float = 3.0) -> None:
+def kill_group(pgid: int, grace: float = 3.0) -> None:
     """SIGTERM the process group, then SIGKILL what is left after ``grace`` seconds.
 
-    Works for groups that are not our children (an orphan of a dead console),
-    so waiting is by polling, not waitpid.
+    Works for groups that are not our children (an orphan of a dead console).
+    The group's processes are found once; waiting watches only them.
     """
+    members = _members(pgid)
     try:
         os.killpg(pgid, signal.SIGTERM)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):
         return
-    except PermissionError:
+    if not _wait_gone(members, grace):
         return
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if not _group_alive(pgid):
-            return
-        time.sleep(0.05)
     try:
         os.killpg(pgid, signal.SIGKILL)
     except ProcessLookupError:
         return
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and _group_alive(pgid):
+    _wait_gone(members, grace)
+
+
+def _members(pgid: int) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if os.getpgid(proc.pid) == pgid:
+                found.append(proc)
+        except (ProcessLookupError, psutil.Error):
+            continue
+    return found
+
+
+def _wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Those of ``procs`` still alive after up to ``timeout`` seconds (zombies are gone).
+
+    Not ``psutil.wait_procs``: it reaps our own children with waitpid, stealing
+    the exit status from asyncio's child watcher (the runner's HandBrake).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        procs = [p for p in procs if _running(p)]
+        if not procs or time.monotonic() >= deadline:
+            return procs
         time.sleep(0.05)
 
 
-def _group_alive(pgid: int) -> bool:
-    for proc in psutil.process_iter(["pid", "status"]):
-        try:
-            if os.getpgid(proc.pid) == pgid and proc.info["status"] != psutil.STATUS_ZOMBIE:
-                return True
-        except (ProcessLookupError, psutil.Error):
-            continue
-    return False
+def _running(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def is_handbrake(pid: int | None) -> bool:

@@ -380,7 +380,7 @@ class JobQueue:
         ]
         for q in stale:
             if q.pgid and is_handbrake(q.pid):
-                kill_group(q.pgid, q.pid)
+                kill_group(q.pgid)
         recovered = []
         with self._tx() as db:
             for q in stale:

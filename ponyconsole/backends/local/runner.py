@@ -139,9 +139,6 @@ class Runner:
     def wake(self) -> None:
         self._wake.set()
 
-    def running_ids(self) -> list[str]:
-        return list(self._tasks)
-
     def log_tail(self, job_id: str) -> tuple[str, ...] | None:
         log = self._logs.get(job_id)
         return log.tail() if log is not None else None
@@ -165,7 +162,7 @@ class Runner:
         task = self._tasks.get(job_id)
         proc = self._procs.get(job_id)
         if proc is not None:
-            await asyncio.to_thread(kill_group, proc.pid, proc.pid)
+            await asyncio.to_thread(kill_group, proc.pid)
         if task is not None:
             await asyncio.wait({task}, timeout=15)
             return True
@@ -230,7 +227,7 @@ class Runner:
             state, reason = JobState.FAILED, f"console error while encoding: {exc!r}"
             proc = self._procs.get(job.id)
             if proc is not None and proc.returncode is None:
-                await asyncio.to_thread(kill_group, proc.pid, proc.pid)
+                await asyncio.to_thread(kill_group, proc.pid)
         finally:
             with contextlib.suppress(OSError):
                 partial.unlink()
@@ -265,7 +262,7 @@ class Runner:
             self.queue.set_process, job.id, proc.pid, proc.pid, tuple(argv)
         )
         if not recorded or job.id in self._interrupting:  # cancelled or stopping meanwhile
-            await asyncio.to_thread(kill_group, proc.pid, proc.pid)
+            await asyncio.to_thread(kill_group, proc.pid)
         else:
             row = await asyncio.to_thread(self.queue.get, job.id)
             if row is not None:

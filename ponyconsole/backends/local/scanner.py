@@ -88,10 +88,6 @@ class ScanCache:
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, int, float], tuple[Title, ...] | ScanFailed] = {}
 
-    def cached(self, path: str, size: int, mtime: float) -> tuple[Title, ...] | ScanFailed | None:
-        with self._lock:
-            return self._cache.get((path, size, mtime))
-
     def scan(self, path: str, size: int, mtime: float) -> tuple[Title, ...]:
         key = (path, size, mtime)
         with self._lock:
