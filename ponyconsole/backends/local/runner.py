@@ -4,8 +4,9 @@ No shell: the argv is a list and the source follows ``-i`` as its own element,
 so any file name (leading dash, quotes, newline, unicode) reaches HandBrake
 as it is. Each HandBrake gets its own process group (session) so a cancel or
 a recovery can kill it and anything it spawned at once. The encode is written
-to a hidden ``.<name>.partial.mkv`` and renamed only after HandBrake exited 0
-and the output exists, is non-empty and lasts as long as the source.
+to a hidden ``.<name>.<job id>.partial.mkv`` and moved into the library only
+after HandBrake exited 0 and the output exists, is non-empty and lasts as long
+as the source; the move never replaces a library file (publish.py).
 """
 
 from __future__ import annotations
@@ -24,26 +25,27 @@ from pathlib import Path
 from typing import TypeVar
 
 from ponyconsole.backends.local.processes import kill_group
+from ponyconsole.backends.local.publish import publish
 from ponyconsole.backends.local.queue import INTERRUPTED_REASON, JobQueue, QueuedJob
 from ponyconsole.backends.local.scanner import ScanFailed, media_duration, scan_titles
 from ponyconsole.backends.local.settings import LocalSettings
 from ponyconsole.domain.handbrake_progress import ProgressParser
 from ponyconsole.domain.models import JobState, Progress
+from ponyconsole.domain.naming import clean_stem, partial_name
 
 T = TypeVar("T")
 
 LOG_LINES_KEPT = 200
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 def output_name(stem: str, fallback: str) -> str:
     """A file name for the library: control characters (newlines) become spaces."""
-    clean = " ".join(_CONTROL.sub(" ", stem).split()).replace("/", "-")
-    return (clean or fallback) + ".mkv"
+    return clean_stem(stem, fallback) + ".mkv"
 
 
-def partial_path(output: Path) -> Path:
-    return output.with_name(f".{output.stem}.partial{output.suffix}")
+def partial_path(output: Path, job_id: str) -> Path:
+    """Per job: two jobs (or two consoles) never write the same partial file."""
+    return output.with_name(partial_name(output.name, job_id))
 
 
 def build_argv(
@@ -219,7 +221,7 @@ class Runner:
     async def _run(self, claimed: QueuedJob) -> None:
         job = claimed.job
         final = Path(job.output or "")
-        partial = partial_path(final)
+        partial = partial_path(final, job.id)
         log = self._logs[job.id] = LogTail()
         if len(self._logs) > 100:  # keep the logs of the last hundred runs of this session
             del self._logs[next(iter(self._logs))]
@@ -292,7 +294,11 @@ class Runner:
         problem = await asyncio.to_thread(self._verify, claimed, partial, parser)
         if problem:
             return JobState.FAILED, problem
-        await asyncio.to_thread(os.replace, partial, final)
+        placed = await asyncio.to_thread(publish, partial, final)
+        if placed != final:  # the name was taken since the enqueue: the job says where it went
+            row = await asyncio.to_thread(self.queue.set_output, job.id, str(placed))
+            if row is not None:
+                self.on_change(row)
         return JobState.SUCCEEDED, None
 
     async def _publish_progress(self, job_id: str, progress: Progress | None, log: LogTail) -> None:
