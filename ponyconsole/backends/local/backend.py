@@ -88,7 +88,12 @@ class LocalBackend:
         self._queue: JobQueue | None = None
         self._runner: Runner | None = None
         self._scans = ScanCache(self.settings.handbrake, self.settings.scan_timeout)
-        self._inbox = Inbox(self.settings.inbox_dir, self._scans, self.settings.settle_seconds)
+        self._inbox = Inbox(
+            self.settings.inbox_dir,
+            self._scans,
+            self.settings.settle_seconds,
+            alias_dir=self.settings.alias_dir,
+        )
         self._sampler: MetricsSampler | None = None
         self._naming = asyncio.Lock()
 

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ponyconsole.backends.local.handbrake_path import handbrake_path
 from ponyconsole.backends.local.scanner import ScanCache, ScanFailed
 from ponyconsole.backends.protocol import BackendError
 from ponyconsole.domain.models import Disc, RipKind
@@ -75,8 +76,15 @@ class RipInfo:
 
 
 class Inbox:
-    def __init__(self, root: Path, scans: ScanCache, settle_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        root: Path,
+        scans: ScanCache,
+        settle_seconds: float = 5.0,
+        alias_dir: Path | None = None,
+    ) -> None:
         self.root = root
+        self.alias_dir = alias_dir or root / ".aliases"
         self.scans = scans
         self.settle_seconds = settle_seconds
         # path -> size, mtime, monotonic time they were first seen so
@@ -192,7 +200,8 @@ class Inbox:
         if not copying:
             try:
                 if scan:
-                    titles = self.scans.scan(str(path), size, mtime)
+                    source = handbrake_path(str(path), self.alias_dir)
+                    titles = self.scans.scan(source, size, mtime)
                 else:
                     hit = self.scans.cached(str(path), size, mtime)
                     if isinstance(hit, ScanFailed):

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from ponyconsole.backends.local.handbrake_path import handbrake_path
 from ponyconsole.backends.local.processes import kill_group
 from ponyconsole.backends.local.publish import publish
 from ponyconsole.backends.local.queue import INTERRUPTED_REASON, JobQueue, QueuedJob
@@ -251,7 +252,8 @@ class Runner:
     ) -> tuple[JobState, str | None]:
         job = claimed.job
         await asyncio.to_thread(final.parent.mkdir, parents=True, exist_ok=True)
-        argv = build_argv(self.settings.handbrake, job.source, partial, job.preset, job.title)
+        source = await asyncio.to_thread(handbrake_path, job.source, self.settings.alias_dir)
+        argv = build_argv(self.settings.handbrake, source, partial, job.preset, job.title)
         try:
             proc = await asyncio.create_subprocess_exec(
                 *argv,
@@ -321,7 +323,8 @@ class Runner:
         source_s = claimed.source_duration
         if source_s is None:
             try:
-                titles = scan_titles(self.settings.handbrake, claimed.job.source, timeout)
+                source = handbrake_path(claimed.job.source, self.settings.alias_dir)
+                titles = scan_titles(self.settings.handbrake, source, timeout)
             except ScanFailed:
                 return None  # HandBrake read it well enough to encode; nothing to compare with
             wanted = [t for t in titles if t.index == claimed.job.title] or list(titles)
