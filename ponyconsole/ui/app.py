@@ -38,7 +38,7 @@ from ponyconsole.ui.widgets.job_summary import JobSummary
 from ponyconsole.ui.widgets.pony_tile import PonyTile
 from ponyconsole.ui.widgets.status_bar import StatusBar
 
-STYLES = Path(__file__).resolve().parents[2] / "styles"
+STYLES = Path(__file__).resolve().parent / "styles"  # package data: in the wheel too
 
 
 def tile_id(node_name: str) -> str:
