@@ -27,7 +27,7 @@ from ponyconsole.backends.protocol import (
     NodeChanged,
     NodeRemoved,
 )
-from ponyconsole.domain.models import EnqueueRequest, Job, JobState, Node
+from ponyconsole.domain.models import Job, JobState, Node
 from ponyconsole.ui.keys import APP_BINDINGS, key_label
 from ponyconsole.ui.screens.confirm import Confirm
 from ponyconsole.ui.screens.enqueue import EnqueueScreen
@@ -212,16 +212,12 @@ class PonyConsole(App[None]):
             self.notify(done(result), markup=False)
 
     def action_enqueue(self) -> None:
-        def chosen(request: EnqueueRequest | None) -> None:
-            if request is not None:
-                self.run_worker(
-                    self._act(
-                        lambda job: f"Enqueued {job.name} ({job.preset}) into {job.library}",
-                        self.backend.enqueue(request),
-                    )
-                )
+        def enqueued(job: Job | None) -> None:  # the dialog enqueued it (refusals shown there)
+            if job is not None:
+                to = f"{job.library}/{Path(job.output).name}" if job.output else job.library
+                self.notify(f"Enqueued {job.name} ({job.preset}) as {to}", markup=False)
 
-        self.push_screen(EnqueueScreen(self.backend), chosen)
+        self.push_screen(EnqueueScreen(self.backend), enqueued)
 
     def action_retry(self) -> None:
         job = self.job_list.selected
