@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -111,7 +112,7 @@ async def test_an_existing_library_file_is_never_overwritten(
 
 @pytest.mark.parametrize(
     "library",
-    ["../x", "/etc", "a/../../b", "", ".x", "a/b", "nul\x00byte", "two\nlines"],
+    ["../x", "/etc", "a/../../b", " ", ".x", "..", "a/b", "nul\x00byte", "two\nlines"],
     ids=repr,
 )
 async def test_a_library_that_leaves_the_output_folder_is_refused(
@@ -123,6 +124,19 @@ async def test_a_library_that_leaves_the_output_folder_is_refused(
     assert backend.snapshot().jobs == ()
     assert not (tmp_path / "x").exists() and not (tmp_path / "b").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "inbox", "library"]
+
+
+async def test_no_library_means_the_rips_inbox_folder_which_is_checked_too(
+    backend: LocalBackend, short_clip: Path, tmp_path: Path
+) -> None:
+    await backend.set_cordoned("testpony", True)
+    rip = place(short_clip, tmp_path / "inbox" / "tv" / "ep.mp4")
+    job = await backend.enqueue(_request(rip, ""))
+    assert job.library == "tv" and job.output == str(tmp_path / "library" / "tv" / "ep.mkv")
+    odd = place(short_clip, tmp_path / "inbox" / "tv\nshows" / "ep.mp4")
+    with pytest.raises(BackendError, match=re.escape(r"refused: library 'tv\nshows' contains")):
+        await backend.enqueue(_request(odd, ""))
+    assert [j.id for j in backend.snapshot().jobs] == [job.id]
 
 
 async def test_libraries_offered_are_inbox_and_library_folders(

@@ -139,6 +139,10 @@ async def test_a_bad_library_is_refused_inline_and_a_new_one_works(
         )
         assert backend.snapshot().jobs == () and app.screen is screen
         field.value = ""
+        await pilot.press("ctrl+s")  # empty: refused here (to the backend "" means the rip's)
+        await until(pilot, lambda: "empty" in shown_text(screen, "#library-error"))
+        assert shown_text(screen, "#library-error") == "Refused: the library name is empty"
+        assert backend.snapshot().jobs == () and app.screen is screen
         await pilot.press(*"Kids")
         await until(pilot, lambda: not shown_text(screen, "#library-error"))
         await pilot.press("ctrl+s")

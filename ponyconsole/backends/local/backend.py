@@ -188,14 +188,19 @@ class LocalBackend:
     # -- actions ---------------------------------------------------------------
 
     async def enqueue(self, request: EnqueueRequest) -> Job:
-        """Queue one rip; refused (BackendError) for a bad library, a rip still being copied,
-        one outside the inbox. The output never replaces a library file: a name already
-        used on disk or by another job gets `` (2)``, `` (3)``... (domain/naming.py)."""
-        try:
-            library = check_library(request.library)
+        """Queue one rip; refused (BackendError) for a bad library (``""``: the rip's inbox
+        folder), a rip still being copied, one outside the inbox. The output never replaces a
+        library file: a name already used on disk or by another job gets `` (2)``, `` (3)``...
+        (domain/naming.py)."""
+        try:  # "" means the folder the rip sits in (the inbox's library); checked as well
+            if request.library:
+                check_library(request.library)
+            info = await asyncio.to_thread(
+                self._inbox.check_enqueueable, request.path, request.library or None
+            )
+            library = check_library(info.disc.library)
         except NameRefused as exc:
             raise BackendError(str(exc)) from None
-        info = await asyncio.to_thread(self._inbox.check_enqueueable, request.path, library)
         disc = info.disc
         title = request.title
         if title is None and disc.kind is not RipKind.FILE and disc.main_title is not None:

@@ -234,6 +234,10 @@ class EnqueueScreen(ModalScreen[Job | None]):
             return
         title = self.query_one("#title", Select).value
         preset = self.query_one("#preset", Select).value
+        if not self.chosen_library():  # to the backend, "" would mean "the rip's folder"
+            self._check_library()
+            self.query_one("#new-library", Input).focus()
+            return
         self.submit(
             EnqueueRequest(
                 path=self.disc.path,
