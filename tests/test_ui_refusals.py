@@ -189,3 +189,31 @@ async def test_a_full_disk_is_refused_inline_and_nothing_is_lost(
         filler.unlink()  # space again: the same choices go through
         await pilot.press("ctrl+s")
         await until(pilot, lambda: len(backend.snapshot().jobs) == 1)
+
+
+async def test_a_name_that_is_not_utf8_renders_everywhere(tmp_path: Path, clip: Path) -> None:
+    """Listing, queue, job list, summary and detail: shown with U+FFFD, never a crash."""
+    name = os.fsdecode(b"Caf\xe9 \xff.mp4")
+    rip = place(clip, tmp_path / "inbox" / "movies" / name)
+    backend = LocalBackend(settings_for(tmp_path))
+    app = PonyConsole(backend)
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await dialog(pilot, app, 1)
+        option = screen.query_one("#rips", OptionList).get_option_at_index(0)
+        assert "Caf\ufffd \ufffd.mp4" in str(option.prompt)
+        await ready(pilot, screen)
+        svg = app.export_screenshot()
+        svg.encode("utf-8")  # what a terminal write does: strict UTF-8
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: len(backend.snapshot().jobs) == 1)
+        (job,) = backend.snapshot().jobs
+        assert job.source == str(rip)
+        await until(pilot, lambda: not isinstance(app.screen, EnqueueScreen))
+        await until(pilot, lambda: backend.snapshot().jobs[0].state.value == "succeeded", 60)
+        await pilot.pause(0.3)
+        assert "Caf\ufffd" in app.export_screenshot()  # the job list (SVG splits at spaces)
+        await pilot.press("enter")  # the job's detail screen
+        await pilot.pause(0.5)
+        svg = app.export_screenshot()
+        svg.encode("utf-8")
+        assert "Caf\ufffd" in svg and app.is_running
