@@ -14,7 +14,7 @@ import psutil
 from ponyconsole.backends.local.backend import LocalBackend
 from ponyconsole.backends.local.settings import LocalSettings
 from ponyconsole.demo import copy_settled, make_clip
-from ponyconsole.domain.models import Job, JobState
+from ponyconsole.domain.models import Disc, Job, JobState
 
 TEST_PRESET = "Very Fast 480p30"
 T = TypeVar("T")
@@ -95,3 +95,10 @@ def long_clip_in(media_dir: Path) -> Path:
     if not path.exists():
         make_clip(path.with_name("long.tmp.mp4"), seconds=20, size="640x480").rename(path)
     return path
+
+
+async def settled_rips(backend: LocalBackend) -> list[Disc]:
+    """The inbox listing once the backend has watched it for the settle time (inbox.py)."""
+    await backend.list_rips()
+    await asyncio.sleep(backend.settings.settle_seconds + 0.05)
+    return await backend.list_rips()

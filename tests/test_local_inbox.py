@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 from ponyconsole.backends.local.backend import LocalBackend
 from ponyconsole.backends.protocol import BackendError
 from ponyconsole.domain.models import EnqueueRequest, RipKind
-from tests.local_support import TEST_PRESET, place, settings_for
+from tests.local_support import TEST_PRESET, place, settings_for, settled_rips
 
 pytestmark = pytest.mark.handbrake
 
@@ -20,7 +22,7 @@ pytestmark = pytest.mark.handbrake
 @pytest.fixture
 async def backend(tmp_path: Path) -> AsyncIterator[LocalBackend]:
     # Cordoned: these tests only look at the inbox, nothing should start encoding.
-    backend = LocalBackend(settings_for(tmp_path, settle_seconds=5.0))
+    backend = LocalBackend(settings_for(tmp_path, settle_seconds=2.0))
     await backend.start()
     await backend.set_cordoned("testpony", True)
     yield backend
@@ -40,7 +42,9 @@ async def test_lists_files_disc_folders_and_libraries(
     (inbox / "movies" / "BD_RIP" / "BDMV").mkdir(parents=True)
     for folder in ("DVD_RIP", "BD_RIP"):
         os.utime(inbox / "movies" / folder, (time.time() - 60, time.time() - 60))
-    rips = {Path(d.path).name: d for d in await backend.list_rips()}
+    first = {Path(d.path).name: d.copying for d in await backend.list_rips()}
+    assert all(first.values()), "a rip seen once is not known to be settled yet"
+    rips = {Path(d.path).name: d for d in await settled_rips(backend)}
     assert sorted(rips) == ["BD_RIP", "DVD_RIP", "episode.mkv", "loose.mp4"]
     assert rips["loose.mp4"].library == "movies" and rips["episode.mkv"].library == "tv"
     assert rips["DVD_RIP"].kind is RipKind.DVD and rips["BD_RIP"].kind is RipKind.BLURAY
@@ -67,13 +71,46 @@ async def test_fresh_file_is_copying_and_refused(
 async def test_growing_file_with_old_mtime_is_copying(
     backend: LocalBackend, clip: Path, tmp_path: Path
 ) -> None:
-    """A copy tool that keeps the old mtime (cp -p, rsync -t) is caught by the size moving."""
-    rip = place(clip, tmp_path / "inbox" / "growing.mp4")
-    assert not (await backend.list_rips())[0].copying
-    with rip.open("ab") as f:
-        f.write(b"\0" * 1000)
-    os.utime(rip, (time.time() - 60, time.time() - 60))
-    assert (await backend.list_rips())[0].copying
+    """A copy tool that keeps the old mtime (cp -p, rsync -t) is caught by the size moving,
+    even when the inbox first sees the file with its old mtime and it keeps growing."""
+    rip = tmp_path / "inbox" / "growing.mp4"
+    rip.parent.mkdir(parents=True, exist_ok=True)
+    data = clip.read_bytes()
+    stop = threading.Event()
+
+    def grow() -> None:
+        """Append a chunk every 0.3 s, putting the mtime back an hour each time."""
+        with rip.open("wb", buffering=0) as out:
+            for start in range(0, len(data), 20_000):
+                out.write(data[start : start + 20_000])
+                old = time.time() - 3600
+                os.utime(rip, (old, old))
+                if stop.wait(0.3):
+                    return
+
+    writer = threading.Thread(target=grow)
+    writer.start()
+    try:
+        await asyncio.sleep(0.1)
+        assert time.time() - rip.stat().st_mtime > 3000  # it looks old
+        (first,) = await backend.list_rips()
+        assert first.copying, "first seen with an old mtime: not yet known to be settled"
+        deadline = time.monotonic() + 2 * backend.settings.settle_seconds + 2
+        while time.monotonic() < deadline:
+            (disc,) = await backend.list_rips()
+            assert disc.copying and disc.titles == ()
+            await asyncio.sleep(0.2)
+        with pytest.raises(BackendError, match=r"still copying: growing\.mp4"):
+            await backend.enqueue(EnqueueRequest(str(rip), "movies", TEST_PRESET))
+        assert backend.snapshot().jobs == ()
+    finally:
+        stop.set()
+        await asyncio.to_thread(writer.join)
+    # Once it stops growing and has been watched for the settle time, it is a rip.
+    (settled,) = await settled_rips(backend)
+    assert not settled.copying
+    job = await backend.enqueue(EnqueueRequest(str(rip), "movies", TEST_PRESET))
+    assert job.source == str(rip)
 
 
 async def test_symlink_leading_outside_is_refused(

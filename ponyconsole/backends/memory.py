@@ -31,6 +31,7 @@ from ponyconsole.domain.models import (
     JobState,
     Node,
 )
+from ponyconsole.domain.naming import NameRefused, check_library
 
 
 class MemoryBackend:
@@ -117,6 +118,10 @@ class MemoryBackend:
 
     async def enqueue(self, request: EnqueueRequest) -> Job:
         self._writable()
+        try:
+            check_library(request.library)
+        except NameRefused as exc:
+            raise BackendError(str(exc)) from None
         job_id = f"{request.library}:{request.path}:{request.title}"
         if job_id in self._jobs:
             return self._jobs[job_id]

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from ponyconsole.domain.naming import shown
+
 
 class JobState(StrEnum):
     QUEUED = "queued"
@@ -208,7 +210,8 @@ class Job:
 
     @property
     def name(self) -> str:
-        return self.source.rstrip("/").rsplit("/", 1)[-1]
+        """The rip's file or folder name as a screen can show it (not-UTF-8 bytes as U+FFFD)."""
+        return shown(self.source.rstrip("/").rsplit("/", 1)[-1])
 
     def elapsed(self, now: float) -> float | None:
         if self.started_at is None:
@@ -310,7 +313,8 @@ class Disc:
 
     @property
     def name(self) -> str:
-        return self.path.rstrip("/").rsplit("/", 1)[-1]
+        """As a screen can show it; the path itself keeps the exact bytes."""
+        return shown(self.path.rstrip("/").rsplit("/", 1)[-1])
 
     @property
     def main_title(self) -> Title | None:

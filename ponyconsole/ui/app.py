@@ -38,7 +38,7 @@ from ponyconsole.backends.protocol import (
     SourceChanged,
     SourceStatus,
 )
-from ponyconsole.domain.models import EnqueueRequest, Job, JobState, Node
+from ponyconsole.domain.models import Job, JobState, Node
 from ponyconsole.ui.keys import ACTION_NEEDS, APP_BINDINGS, key_label
 from ponyconsole.ui.screens.confirm import Confirm
 from ponyconsole.ui.screens.enqueue import EnqueueScreen
@@ -49,7 +49,7 @@ from ponyconsole.ui.widgets.job_summary import JobSummary
 from ponyconsole.ui.widgets.pony_tile import PonyTile
 from ponyconsole.ui.widgets.status_bar import StatusBar
 
-STYLES = Path(__file__).resolve().parents[2] / "styles"
+STYLES = Path(__file__).resolve().parent / "styles"  # package data: in the wheel too
 
 
 def tile_id(node_name: str) -> str:
@@ -301,16 +301,12 @@ class PonyConsole(App[None]):
             self.notify(done(result), markup=False)
 
     def action_enqueue(self) -> None:
-        def chosen(request: EnqueueRequest | None) -> None:
-            if request is not None:
-                self.run_worker(
-                    self._act(
-                        lambda job: f"Enqueued {job.name} ({job.preset}) into {job.library}",
-                        self.backend.enqueue(request),
-                    )
-                )
+        def enqueued(job: Job | None) -> None:  # the dialog enqueued it (refusals shown there)
+            if job is not None:
+                to = f"{job.library}/{Path(job.output).name}" if job.output else job.library
+                self.notify(f"Enqueued {job.name} ({job.preset}) as {to}", markup=False)
 
-        self.push_screen(EnqueueScreen(self.backend), chosen)
+        self.push_screen(EnqueueScreen(self.backend), enqueued)
 
     def action_retry(self) -> None:
         job = self.job_list.selected

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from rich.style import Style
 from rich.text import Text
 
+from ponyconsole.domain.naming import shown
+
 SPARK_CHARS = "▁▂▃▄▅▆▇█"
 
 
@@ -66,8 +68,9 @@ _CONTROL = {c: "�" for c in range(32)} | {0x0A: "␤", 0x0D: "␍", 0x09: " ",
 
 
 def printable(text: str) -> str:
-    """One line of text, whatever a file name holds: newlines shown as ␤, controls as �."""
-    return text.translate(_CONTROL)
+    """One line of text, whatever a file name holds: newlines shown as ␤, controls as �,
+    bytes that are not UTF-8 as � (a terminal cannot take them)."""
+    return shown(text).translate(_CONTROL)
 
 
 def truncate(text: str, width: int) -> str:

@@ -44,6 +44,11 @@ async def _shoot(make: Callable[[], MemoryBackend], keys: list[str], size: tuple
 SHOTS: dict[str, tuple[Callable[[], MemoryBackend], list[str]]] = {
     "local-main": (local_backend, []),
     "local-enqueue": (local_backend, ["e"]),
+    # A new library typed in, refused inline: tab to Library, pick "new library…", type.
+    "local-enqueue-bad-library": (
+        local_backend,
+        ["e", "tab", "tab", "tab", "enter", "end", "enter", "full_stop", "full_stop", "slash", "x"],
+    ),
     "local-job-detail": (local_backend, ["enter"]),
     "local-help": (local_backend, ["question_mark"]),
     "local-retry-all": (local_backend, ["R"]),

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from ponyconsole.agent.metrics import MetricsSampler
 from ponyconsole.backends.event_hub import EventHub
 from ponyconsole.backends.local.inbox import Inbox
+from ponyconsole.backends.local.outputs import free_output, library_names
 from ponyconsole.backends.local.processes import kill_group, process_alive
 from ponyconsole.backends.local.queue import JobQueue, QueuedJob, job_id_for
 from ponyconsole.backends.local.runner import Runner, output_name, partial_path
@@ -50,6 +51,7 @@ from ponyconsole.domain.models import (
     Node,
     RipKind,
 )
+from ponyconsole.domain.naming import NameRefused, check_library
 
 T = TypeVar("T")
 
@@ -79,8 +81,14 @@ class LocalBackend:
         self._queue: JobQueue | None = None
         self._runner: Runner | None = None
         self._scans = ScanCache(self.settings.handbrake, self.settings.scan_timeout)
-        self._inbox = Inbox(self.settings.inbox_dir, self._scans, self.settings.settle_seconds)
+        self._inbox = Inbox(
+            self.settings.inbox_dir,
+            self._scans,
+            self.settings.settle_seconds,
+            alias_dir=self.settings.alias_dir,
+        )
         self._sampler: MetricsSampler | None = None
+        self._naming = asyncio.Lock()
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -95,7 +103,7 @@ class LocalBackend:
         for row in recovered:  # the dead console's half-written output
             if row.job.output:
                 with contextlib.suppress(OSError):
-                    await asyncio.to_thread(partial_path(Path(row.job.output)).unlink)
+                    await asyncio.to_thread(partial_path(Path(row.job.output), row.job.id).unlink)
         rows = await asyncio.to_thread(queue.all)
         self._jobs = {row.job.id: row.job for row in rows}
         cordoned = await asyncio.to_thread(queue.get_setting, _CORDONED_KEY, "0") == "1"
@@ -104,7 +112,8 @@ class LocalBackend:
         )
         presets = await asyncio.to_thread(list_presets, settings.handbrake)
         self._presets = presets or self._presets
-        self._libraries = await asyncio.to_thread(self._inbox.library_names)
+        self._libraries = await asyncio.to_thread(library_names, self._inbox, settings.output_dir)
+        await asyncio.to_thread(self._inbox.observe)  # start the settle clocks (inbox.py)
         metrics = await asyncio.to_thread(self._sampler.sample)
         self._node = replace(self._node, cordoned=cordoned, metrics=metrics)
         self._runner = Runner(settings, queue, self._on_row, self._on_problem)
@@ -163,7 +172,9 @@ class LocalBackend:
 
     async def list_rips(self) -> list[Disc]:
         rips = await asyncio.to_thread(self._inbox.list_rips)
-        self._libraries = await asyncio.to_thread(self._inbox.library_names)
+        self._libraries = await asyncio.to_thread(
+            library_names, self._inbox, self.settings.output_dir
+        )
         return rips
 
     async def scan(self, path: str) -> Disc:
@@ -194,9 +205,19 @@ class LocalBackend:
     # -- actions ---------------------------------------------------------------
 
     async def enqueue(self, request: EnqueueRequest) -> Job:
-        info = await asyncio.to_thread(
-            self._inbox.check_enqueueable, request.path, request.library or None
-        )
+        """Queue one rip; refused (BackendError) for a bad library (``""``: the rip's inbox
+        folder), a rip still being copied, one outside the inbox. The output never replaces a
+        library file: a name already used on disk or by another job gets `` (2)``, `` (3)``...
+        (domain/naming.py)."""
+        try:  # "" means the folder the rip sits in (the inbox's library); checked as well
+            if request.library:
+                check_library(request.library)
+            info = await asyncio.to_thread(
+                self._inbox.check_enqueueable, request.path, request.library or None
+            )
+            library = check_library(info.disc.library)
+        except NameRefused as exc:
+            raise BackendError(str(exc)) from None
         disc = info.disc
         title = request.title
         if title is None and disc.kind is not RipKind.FILE and disc.main_title is not None:
@@ -208,19 +229,27 @@ class LocalBackend:
             stem = Path(disc.path).parent.name
         if request.title is not None and len(disc.titles) > 1:
             stem = f"{stem} - title {request.title}"
-        job_id = job_id_for(disc.library, info.resolved, disc.size, title)
-        output = self.settings.output_dir / disc.library / output_name(stem, job_id)
-        row, _created = await self._db(
-            self._q.enqueue,
-            job_id=job_id,
-            source=disc.path,
-            library=disc.library,
-            preset=request.preset or self.settings.default_preset,
-            title=title,
-            output=str(output),
-            source_size=disc.size,
-            source_duration=chosen_title.duration_seconds if chosen_title else None,
-        )
+        job_id = job_id_for(library, info.resolved, disc.size, title)
+        async with self._naming:  # two enqueues of this console never pick the same name
+            existing = await self._db(self._q.get, job_id)
+            if existing is not None:
+                return existing.job
+            folder = self.settings.output_dir / library
+            outputs = await self._db(self._q.outputs)
+            output = await asyncio.to_thread(
+                free_output, folder, output_name(stem, job_id), outputs.values()
+            )
+            row, _created = await self._db(
+                self._q.enqueue,
+                job_id=job_id,
+                source=disc.path,
+                library=library,
+                preset=request.preset or self.settings.default_preset,
+                title=title,
+                output=str(output),
+                source_size=disc.size,
+                source_duration=chosen_title.duration_seconds if chosen_title else None,
+            )
         self._on_row(row)
         self._wake()
         return row.job

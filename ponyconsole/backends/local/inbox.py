@@ -1,8 +1,10 @@
 """The inbox: rips waiting to be enqueued, as `inbox/<library>/<rip>` (or `inbox/<rip>` = movies).
 
 A rip is a video file (by extension), an ISO, or a disc folder (one holding
-VIDEO_TS or BDMV, or a VIDEO_TS folder itself). A rip whose size or mtime
-moved within the settle time is still being copied and cannot be enqueued.
+VIDEO_TS or BDMV, or a VIDEO_TS folder itself). A rip is settled once
+this inbox has seen its size and mtime unchanged for the settle time (monotonic
+clock) and its mtime is older than that; until then it is still being copied
+and cannot be enqueued.
 A symlink leading outside the inbox is listed with the reason and refused.
 Blocking (stat, scans): call from a thread.
 """
@@ -15,9 +17,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ponyconsole.backends.local.handbrake_path import handbrake_path
 from ponyconsole.backends.local.scanner import ScanCache, ScanFailed
 from ponyconsole.backends.protocol import BackendError
 from ponyconsole.domain.models import Disc, RipKind
+from ponyconsole.domain.naming import shown
 
 VIDEO_EXTENSIONS = frozenset(
     {".mkv", ".mp4", ".m4v", ".avi", ".mov", ".ts", ".m2ts", ".mpg", ".vob", ".iso"}
@@ -72,11 +76,19 @@ class RipInfo:
 
 
 class Inbox:
-    def __init__(self, root: Path, scans: ScanCache, settle_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        root: Path,
+        scans: ScanCache,
+        settle_seconds: float = 5.0,
+        alias_dir: Path | None = None,
+    ) -> None:
         self.root = root
+        self.alias_dir = alias_dir or root / ".aliases"
         self.scans = scans
         self.settle_seconds = settle_seconds
-        self._seen: dict[str, tuple[int, float, float]] = {}  # path -> size, mtime, seen at
+        # path -> size, mtime, monotonic time they were first seen so
+        self._seen: dict[str, tuple[int, float, float]] = {}
         self._lock = threading.Lock()
 
     def _candidates(self) -> list[tuple[Path, str]]:
@@ -115,19 +127,60 @@ class Inbox:
         real = os.path.realpath(path)
         root = os.path.realpath(self.root)
         if os.path.commonpath([real, root]) != root:
-            return f"refused: {path.name} is a symlink pointing outside the inbox (to {real})"
+            name, target = shown(path.name), shown(real)
+            return f"refused: {name} is a symlink pointing outside the inbox (to {target})"
         return None
 
-    def _copying(self, path: str, size: int, mtime: float, now: float) -> bool:
-        """Changed within the settle time: by its mtime, or by a size/mtime we saw move."""
+    def _observe(self, path: str, size: int, mtime: float, now: float) -> float:
+        """Record one look at a rip (``now`` monotonic); seconds it has been seen unchanged.
+
+        Measured from what this inbox saw, never from the mtime alone: a copy tool
+        that keeps an old mtime (``cp -p``, rsync, a restore) while the file grows
+        is still copying. A rip seen for the first time has been stable for 0 s.
+        """
         with self._lock:
             previous = self._seen.get(path)
-            if previous is None:
-                self._seen[path] = (size, mtime, mtime)
-            elif (previous[0], previous[1]) != (size, mtime):
+            if previous is None or (previous[0], previous[1]) != (size, mtime):
                 self._seen[path] = (size, mtime, now)
-            changed_at = self._seen[path][2]
-        return now - max(mtime, changed_at) < self.settle_seconds
+            return now - self._seen[path][2]
+
+    def _copying(self, path: str, size: int, mtime: float) -> bool:
+        """Seen changing (or first seen) within the settle time, or written to recently."""
+        stable_for = self._observe(path, size, mtime, time.monotonic())
+        recent = time.time() - mtime < self.settle_seconds
+        return stable_for < self.settle_seconds or recent
+
+    def observe(self) -> None:
+        """Look at every rip once (stat only, no scans), so the settle clock starts early."""
+        for path, _library in self._candidates():
+            if self._outside(path) is None and disc_kind(path) is not None:
+                try:
+                    size, mtime = rip_stat(path)
+                except OSError:
+                    continue
+                self._observe(str(path), size, mtime, time.monotonic())
+
+    def _watch_settle(self, path: Path) -> None:
+        """Watch a rip until it has been seen unchanged for the settle time, or changes.
+
+        An enqueue of a rip this inbox has not watched long enough (the CLI, or
+        the dialog opened a moment ago) waits the rest of the settle time here,
+        at most ``settle_seconds``, instead of trusting an old mtime.
+        """
+        deadline = time.monotonic() + self.settle_seconds
+        last = -1.0
+        while True:
+            try:
+                size, mtime = rip_stat(path)
+            except OSError:
+                return
+            stable_for = self._observe(str(path), size, mtime, time.monotonic())
+            if stable_for >= self.settle_seconds or stable_for < last:
+                return  # settled, or seen changing: describe() says which
+            if time.time() - mtime < self.settle_seconds or time.monotonic() >= deadline:
+                return
+            last = stable_for
+            time.sleep(min(0.2, max(0.01, self.settle_seconds - stable_for)))
 
     def describe(self, path: Path, library: str | None = None) -> RipInfo:
         """One rip, checked; refusals (outside, not a rip) come back as ``scan_error``."""
@@ -135,18 +188,19 @@ class Inbox:
         refusal = self._outside(path)
         kind = disc_kind(path) if path.exists() else None
         if refusal is None and kind is None:
-            refusal = f"refused: {path.name} is not a video file or disc folder"
+            refusal = f"refused: {shown(path.name)} is not a video file or disc folder"
         if refusal is not None:
             disc = Disc(str(path), library, kind or RipKind.FILE, 0, scan_error=refusal)
             return RipInfo(disc, os.path.realpath(path), 0.0)
         assert kind is not None
         size, mtime = rip_stat(path)
-        copying = self._copying(str(path), size, mtime, time.time())
+        copying = self._copying(str(path), size, mtime)
         titles: tuple = ()
         error = None
         if not copying:
             try:
-                titles = self.scans.scan(str(path), size, mtime)
+                source = handbrake_path(str(path), self.alias_dir)
+                titles = self.scans.scan(source, size, mtime)
             except ScanFailed as exc:
                 error = str(exc)
         disc = Disc(str(path), library, kind, size, copying, titles, error)
@@ -161,15 +215,18 @@ class Inbox:
         if not p.is_absolute():
             p = self.root / p
         if not os.path.lexists(p):
-            raise BackendError(f"no such rip: {path}")
+            raise BackendError(f"no such rip: {shown(path)}")
         if ignored(p.name):
-            raise BackendError(f"refused: {p.name} is hidden or a partial file")
+            raise BackendError(f"refused: {shown(p.name)} is hidden or a partial file")
+        if self._outside(p) is None and disc_kind(p) is not None:
+            self._watch_settle(p)
         info = self.describe(p, library)
         disc = info.disc
         if disc.scan_error and disc.scan_error.startswith("refused:"):
             raise BackendError(disc.scan_error)
         if disc.copying:
             raise BackendError(
-                f"still copying: {disc.name} changed less than {self.settle_seconds:g} s ago"
+                f"still copying: {shown(disc.name)} changed (size or time stamp)"
+                f" less than {self.settle_seconds:g} s ago"
             )
         return info

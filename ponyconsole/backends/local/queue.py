@@ -17,6 +17,7 @@ conditional on still owning a RUNNING row, so a cancel from elsewhere wins.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -33,6 +34,7 @@ from ponyconsole.backends.local.processes import (
 )
 from ponyconsole.domain.kube_names import stable_id
 from ponyconsole.domain.models import Job, JobState, Progress
+from ponyconsole.domain.naming import shown
 
 INTERRUPTED_REASON = "interrupted: console stopped during encode"
 
@@ -77,6 +79,24 @@ CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
+def _path_in(path: str) -> str | bytes:
+    """A path as SQLite can store it: text, or its raw bytes when it is not valid UTF-8.
+
+    Linux file names are bytes; one holding b"\\xff" reaches Python as a lone
+    surrogate that SQLite's UTF-8 text refuses. Such a path is kept as a BLOB of
+    its exact bytes, so HandBrake later gets the very same file name.
+    """
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path)
+    return path
+
+
+def _path_out(value: str | bytes) -> str:
+    return os.fsdecode(value) if isinstance(value, bytes) else value
+
+
 job_id_for = stable_id  # the same id the cluster pipeline gives the same rip
 
 
@@ -102,12 +122,12 @@ def _progress_from_json(text: str | None) -> Progress | None:
 def _row_to_queued(row: sqlite3.Row) -> QueuedJob:
     job = Job(
         id=row["id"],
-        source=row["source"],
+        source=_path_out(row["source"]),
         library=row["library"],
         preset=row["preset"],
         state=JobState(row["state"]),
         title=row["title"],
-        output=row["output"],
+        output=_path_out(row["output"]) if row["output"] is not None else None,
         node=row["node"],
         progress=_progress_from_json(row["progress"]),
         created_at=row["created_at"],
@@ -233,12 +253,12 @@ class JobQueue:
                 " source_size, source_duration) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     job_id,
-                    source,
+                    _path_in(source),
                     library,
                     preset,
                     JobState.QUEUED.value,
                     title,
-                    output,
+                    _path_in(output),
                     now,
                     source_size,
                     source_duration,
@@ -277,6 +297,18 @@ class JobQueue:
             )
             return cur.rowcount == 1
 
+    def set_output(self, job_id: str, output: str) -> QueuedJob | None:
+        """Where the encode really went (its name was taken between enqueue and finish)."""
+        with self._tx() as db:
+            db.execute("UPDATE jobs SET output = ? WHERE id = ?", (_path_in(output), job_id))
+            return self._get(db, job_id)
+
+    def outputs(self) -> dict[str, str]:
+        """job id -> output path of every job: names the enqueue must not hand out again."""
+        with self._lock:
+            rows = self._db.execute("SELECT id, output FROM jobs WHERE output IS NOT NULL")
+            return {r[0]: _path_out(r[1]) for r in rows.fetchall()}
+
     def set_progress(
         self, job_id: str, progress: Progress | None, log_tail: tuple[str, ...]
     ) -> QueuedJob | None:
@@ -314,7 +346,7 @@ class JobQueue:
                 " WHERE id = ? AND state = 'running' AND owner_pid = ? AND owner_started = ?",
                 (
                     state.value,
-                    reason,
+                    shown(reason) if reason is not None else None,
                     finished_at,
                     json.dumps(list(log_tail[-LOG_LINES_STORED:])),
                     json.dumps(progress.as_json()) if progress else None,

@@ -4,8 +4,9 @@ No shell: the argv is a list and the source follows ``-i`` as its own element,
 so any file name (leading dash, quotes, newline, unicode) reaches HandBrake
 as it is. Each HandBrake gets its own process group (session) so a cancel or
 a recovery can kill it and anything it spawned at once. The encode is written
-to a hidden ``.<name>.partial.mkv`` and renamed only after HandBrake exited 0
-and the output exists, is non-empty and lasts as long as the source.
+to a hidden ``.<name>.<job id>.partial.mkv`` and moved into the library only
+after HandBrake exited 0 and the output exists, is non-empty and lasts as long
+as the source; the move never replaces a library file (publish.py).
 """
 
 from __future__ import annotations
@@ -23,27 +24,29 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from ponyconsole.backends.local.handbrake_path import handbrake_path
 from ponyconsole.backends.local.processes import kill_group
+from ponyconsole.backends.local.publish import publish
 from ponyconsole.backends.local.queue import INTERRUPTED_REASON, JobQueue, QueuedJob
 from ponyconsole.backends.local.scanner import ScanFailed, media_duration, scan_titles
 from ponyconsole.backends.local.settings import LocalSettings
 from ponyconsole.domain.handbrake_progress import ProgressParser
 from ponyconsole.domain.models import JobState, Progress
+from ponyconsole.domain.naming import clean_stem, partial_name
 
 T = TypeVar("T")
 
 LOG_LINES_KEPT = 200
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 def output_name(stem: str, fallback: str) -> str:
     """A file name for the library: control characters (newlines) become spaces."""
-    clean = " ".join(_CONTROL.sub(" ", stem).split()).replace("/", "-")
-    return (clean or fallback) + ".mkv"
+    return clean_stem(stem, fallback) + ".mkv"
 
 
-def partial_path(output: Path) -> Path:
-    return output.with_name(f".{output.stem}.partial{output.suffix}")
+def partial_path(output: Path, job_id: str) -> Path:
+    """Per job: two jobs (or two consoles) never write the same partial file."""
+    return output.with_name(partial_name(output.name, job_id))
 
 
 def build_argv(
@@ -216,7 +219,7 @@ class Runner:
     async def _run(self, claimed: QueuedJob) -> None:
         job = claimed.job
         final = Path(job.output or "")
-        partial = partial_path(final)
+        partial = partial_path(final, job.id)
         log = self._logs[job.id] = LogTail()
         if len(self._logs) > 100:  # keep the logs of the last hundred runs of this session
             del self._logs[next(iter(self._logs))]
@@ -246,7 +249,8 @@ class Runner:
     ) -> tuple[JobState, str | None]:
         job = claimed.job
         await asyncio.to_thread(final.parent.mkdir, parents=True, exist_ok=True)
-        argv = build_argv(self.settings.handbrake, job.source, partial, job.preset, job.title)
+        source = await asyncio.to_thread(handbrake_path, job.source, self.settings.alias_dir)
+        argv = build_argv(self.settings.handbrake, source, partial, job.preset, job.title)
         try:
             proc = await asyncio.create_subprocess_exec(
                 *argv,
@@ -289,7 +293,11 @@ class Runner:
         problem = await asyncio.to_thread(self._verify, claimed, partial, parser)
         if problem:
             return JobState.FAILED, problem
-        await asyncio.to_thread(os.replace, partial, final)
+        placed = await asyncio.to_thread(publish, partial, final)
+        if placed != final:  # the name was taken since the enqueue: the job says where it went
+            row = await asyncio.to_thread(self.queue.set_output, job.id, str(placed))
+            if row is not None:
+                self.on_change(row)
         return JobState.SUCCEEDED, None
 
     async def _publish_progress(self, job_id: str, progress: Progress | None, log: LogTail) -> None:
@@ -312,7 +320,8 @@ class Runner:
         source_s = claimed.source_duration
         if source_s is None:
             try:
-                titles = scan_titles(self.settings.handbrake, claimed.job.source, timeout)
+                source = handbrake_path(claimed.job.source, self.settings.alias_dir)
+                titles = scan_titles(self.settings.handbrake, source, timeout)
             except ScanFailed:
                 return None  # HandBrake read it well enough to encode; nothing to compare with
             wanted = [t for t in titles if t.index == claimed.job.title] or list(titles)

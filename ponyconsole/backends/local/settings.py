@@ -44,6 +44,11 @@ class LocalSettings:
     def db_path(self) -> Path:
         return self.data_dir / "queue.sqlite3"
 
+    @property
+    def alias_dir(self) -> Path:
+        """ASCII symlinks to rips whose names are not UTF-8 (handbrake_path.py)."""
+        return self.data_dir / "aliases"
+
     @classmethod
     def load(
         cls,

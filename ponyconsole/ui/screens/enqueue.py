@@ -1,4 +1,9 @@
-"""`e`: pick a rip from the inbox, its title, a preset and a library."""
+"""`e`: pick a rip from the inbox, its title, a preset and a library.
+
+The dialog enqueues itself and stays open on a refusal (bad library name,
+still copying, outside the inbox, queue not writable), showing it inline,
+so nothing the user chose is lost; it closes with the queued Job.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,8 @@ from textual.widgets import Button, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from ponyconsole.backends.protocol import Backend, BackendError
-from ponyconsole.domain.models import Disc, EnqueueRequest
+from ponyconsole.domain.models import Disc, EnqueueRequest, Job
+from ponyconsole.domain.naming import library_problem
 from ponyconsole.ui.format import fmt_bytes, fmt_duration, printable
 
 
@@ -33,7 +39,14 @@ def title_label(disc: Disc, index: int) -> str:
     return f"title {title.index}: {fmt_duration(title.duration_seconds)}{size}{main}"
 
 
-class EnqueueScreen(ModalScreen[EnqueueRequest | None]):
+NEW_LIBRARY = "\x00new"  # the Select's "type a new name" choice (no library can hold NUL)
+
+
+def library_options(libraries: list[str]) -> list[tuple[str, str]]:
+    return [(name, name) for name in libraries] + [("new library…", NEW_LIBRARY)]
+
+
+class EnqueueScreen(ModalScreen[Job | None]):
     BINDINGS = [
         Binding("escape", "dismiss_none", "Cancel"),
         Binding("ctrl+s", "submit", "Enqueue"),
@@ -44,6 +57,7 @@ class EnqueueScreen(ModalScreen[EnqueueRequest | None]):
         self.backend = backend
         self.rips: list[Disc] = []
         self.disc: Disc | None = None
+        self.libraries: list[str] = backend.libraries() or ["movies"]
         self._loaded = False
 
     def compose(self) -> ComposeResult:
@@ -68,7 +82,18 @@ class EnqueueScreen(ModalScreen[EnqueueRequest | None]):
                 )
             with Horizontal(classes="field"):
                 yield Static("Library", classes="label")
-                yield Input(placeholder="movies", id="library", compact=True)
+                yield Select[str](
+                    library_options(self.libraries),
+                    id="library",
+                    value=self.libraries[0],
+                    allow_blank=False,
+                    compact=True,
+                )
+            with Horizontal(classes="field", id="new-library-field"):
+                yield Static("New", classes="label")
+                yield Input(placeholder="a new library folder name", id="new-library", compact=True)
+            yield Static("", id="library-error", classes="error")
+            yield Static("", id="enqueue-error", classes="error")
             with Horizontal(id="buttons"):
                 yield Button(
                     "Enqueue (ctrl+s)", variant="primary", id="enqueue", disabled=True, compact=True
@@ -78,6 +103,8 @@ class EnqueueScreen(ModalScreen[EnqueueRequest | None]):
     WATCH_INTERVAL = 2.0  # seconds between looks at the inbox while the dialog is open
 
     def on_mount(self) -> None:
+        for hidden in ("#new-library-field", "#library-error", "#enqueue-error"):
+            self.query_one(hidden).display = False
         self.load_rips()
         # Watch the inbox: a copy that finishes becomes pickable without reopening.
         self.set_interval(self.WATCH_INTERVAL, self.load_rips)
@@ -90,6 +117,7 @@ class EnqueueScreen(ModalScreen[EnqueueRequest | None]):
         except BackendError as error:
             info.update(Text(f"Cannot read the inbox: {error}"))
             return
+        self._offer_libraries(self.backend.libraries())
         first = self._loaded is False
         if rips == self.rips and not first:
             return
@@ -125,7 +153,7 @@ class EnqueueScreen(ModalScreen[EnqueueRequest | None]):
         rip = next((r for r in self.rips if r.path == event.option.id), None)
         if rip is None or (self.disc is not None and self.disc.path == rip.path):
             return  # already scanned: keep the title the user chose
-        self.query_one("#library", Input).value = rip.library
+        self._choose_library(rip.library)
         self.scan(rip)
 
     @work(exclusive=True, group="scan")
@@ -153,6 +181,52 @@ class EnqueueScreen(ModalScreen[EnqueueRequest | None]):
     def rip_selected(self) -> None:
         self.query_one("#title", Select).focus()
 
+    # -- library -------------------------------------------------------------
+
+    def _offer_libraries(self, libraries: list[str]) -> None:
+        libraries = libraries or ["movies"]
+        if libraries == self.libraries:
+            return
+        select = self.query_one("#library", Select)
+        keep = select.value
+        self.libraries = libraries
+        select.set_options(library_options(libraries))
+        if keep in libraries or keep == NEW_LIBRARY:
+            select.value = keep
+
+    def _choose_library(self, name: str) -> None:
+        """Pick ``name`` in the list; a name the list lacks goes into the new-name field."""
+        select = self.query_one("#library", Select)
+        if name in self.libraries:
+            select.value = name
+        else:
+            select.value = NEW_LIBRARY
+            self.query_one("#new-library", Input).value = name
+
+    def chosen_library(self) -> str:
+        value = self.query_one("#library", Select).value
+        if value == NEW_LIBRARY:
+            return self.query_one("#new-library", Input).value
+        return str(value)
+
+    @on(Select.Changed, "#library")
+    def library_changed(self, event: Select.Changed) -> None:
+        new = event.value == NEW_LIBRARY
+        self.query_one("#new-library-field").display = new
+        if new:
+            self.query_one("#new-library", Input).focus()
+        self._check_library()
+
+    @on(Input.Changed, "#new-library")
+    def _check_library(self) -> None:
+        """Say at once why a typed name cannot be a library; enqueue refuses it anyway."""
+        problem = library_problem(self.chosen_library())
+        error = self.query_one("#library-error", Static)
+        error.update(Text(f"Refused: {problem}") if problem else "")
+        error.display = bool(problem)
+
+    # -- submit ----------------------------------------------------------------
+
     @on(Button.Pressed, "#enqueue")
     def action_submit(self) -> None:
         if self.disc is None:
@@ -160,15 +234,39 @@ class EnqueueScreen(ModalScreen[EnqueueRequest | None]):
             return
         title = self.query_one("#title", Select).value
         preset = self.query_one("#preset", Select).value
-        library = self.query_one("#library", Input).value.strip() or self.disc.library
-        self.dismiss(
+        if not self.chosen_library():  # to the backend, "" would mean "the rip's folder"
+            self._check_library()
+            self.query_one("#new-library", Input).focus()
+            return
+        self.submit(
             EnqueueRequest(
                 path=self.disc.path,
-                library=library,
+                library=self.chosen_library(),
                 preset=str(preset),
                 title=title if isinstance(title, int) else None,
             )
         )
+
+    @work(exclusive=True, group="submit")
+    async def submit(self, request: EnqueueRequest) -> None:
+        """Enqueue; a refusal is shown here and the dialog stays, with every choice kept."""
+        error = self.query_one("#enqueue-error", Static)
+        button = self.query_one("#enqueue", Button)
+        button.disabled = True
+        error.update(Text("Enqueueing…"))
+        error.display = True
+        try:
+            job = await self.backend.enqueue(request)
+        except BackendError as refusal:
+            reason = printable(str(refusal)).removeprefix("refused: ")
+            error.update(Text(f"Refused: {reason}"))
+            button.disabled = False
+            return
+        except Exception as bug:  # a backend bug must not take the dialog down
+            error.update(Text(f"Failed: {type(bug).__name__}: {printable(str(bug))}"))
+            button.disabled = False
+            return
+        self.dismiss(job)
 
     @on(Button.Pressed, "#cancel")
     def action_dismiss_none(self) -> None:

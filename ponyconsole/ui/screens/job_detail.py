@@ -17,6 +17,7 @@ from textual.widgets import Log, Static
 
 from ponyconsole.backends.protocol import Backend, BackendError
 from ponyconsole.domain.models import Job, JobState
+from ponyconsole.domain.naming import shown
 from ponyconsole.ui.format import fmt_duration, fmt_fps
 
 
@@ -47,7 +48,7 @@ def describe(job: Job, now: float) -> Table:
     if job.reason:
         rows.append(("reason", job.reason))
     for key, value in rows:
-        table.add_row(key, Text(value))
+        table.add_row(key, Text(shown(value)))  # a source name may hold bytes that are not UTF-8
     return table
 
 
@@ -65,7 +66,7 @@ class JobDetailScreen(ModalScreen[None]):
             yield Static(Text(self.job.name, style="bold"), id="detail-title")
             yield Static(describe(self.job, self.clock()), id="detail-fields")
             yield Static("HandBrake command", classes="section")
-            yield Static(Text(shlex.join(self.job.command) or "-"), id="detail-command")
+            yield Static(Text(shown(shlex.join(self.job.command)) or "-"), id="detail-command")
             yield Static("Last output", classes="section")
             yield Log(id="detail-log", max_lines=500, auto_scroll=True)
 
@@ -92,7 +93,7 @@ class JobDetailScreen(ModalScreen[None]):
         self.job = detail.job
         self.query_one("#detail-fields", Static).update(describe(detail.job, self.clock()))
         self.query_one("#detail-command", Static).update(
-            Text(shlex.join(detail.job.command) or "-")
+            Text(shown(shlex.join(detail.job.command)) or "-")
         )
 
     @work(exclusive=True, group="follow", exit_on_error=False)
