@@ -141,6 +141,8 @@ async def serve(args: argparse.Namespace, out: TextIO) -> int:
         f"serving {settings.db_path} as pony {settings.pony_name}{cordoned}, pid {os.getpid()}: "
         f"{len(jobs)} {'job' if len(jobs) == 1 else 'jobs'}, {waiting} waiting"
     )
+    for job in backend.recovered:
+        log.line(f"{job.id[:SHORT]} {job.name} interrupted: the previous runner died; runs again")
     for job in jobs:
         log.is_news(job)  # the past is not news
 

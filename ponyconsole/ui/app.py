@@ -100,7 +100,21 @@ class PonyConsole(App[None]):
         self.summary.inbox = self.backend.inbox
         self.job_list.focus()
         self.set_interval(1.0, self.job_list.refresh_running)
+        self.set_interval(2.0, self._show_runner_owner)  # an attached console may take over
         self.connect()
+
+    def _runner_owner(self) -> str:
+        """Who runs the local queue: "this console", "serve (pid 1234)"; "" if not local."""
+        return str(getattr(self.backend, "runner_owner", ""))
+
+    def _show_runner_owner(self) -> None:
+        owner = self._runner_owner()
+        mode = self.backend.mode + (" · read-only" if self.backend.read_only else "")
+        if owner == "nobody":
+            mode += " · no runner"
+        elif owner and owner != "this console":
+            mode += f" · attached to {owner}"
+        self.status.mode = mode
 
     @work(exclusive=True, group="backend")
     async def connect(self) -> None:
@@ -112,6 +126,7 @@ class PonyConsole(App[None]):
             self.status.connection = f"cannot start: {message}"
             self.notify(message, title="Backend", severity="error", timeout=30, markup=False)
             return
+        self._show_runner_owner()
         snapshot = self.backend.snapshot()
         for node in snapshot.nodes:
             await self._upsert_node(node)
@@ -317,6 +332,9 @@ class PonyConsole(App[None]):
     @work
     async def action_quit(self) -> None:
         running = [j for j in self.job_list.jobs.values() if j.state is JobState.RUNNING]
+        if self._runner_owner() not in ("", "this console"):
+            self.exit()  # attached: the runner is another process; its encodes go on
+            return
         if self.backend.mode == "local" and running:
             one = len(running) == 1
             if not await self.push_screen_wait(
@@ -324,7 +342,8 @@ class PonyConsole(App[None]):
                     f"Quit? {len(running)} {'encode is' if one else 'encodes are'} running.",
                     f"{'It stops' if one else 'They stop'} now and "
                     f"{'starts' if one else 'start'} again from the beginning when the "
-                    "console next opens; nothing is lost.",
+                    "console next opens; nothing is lost. (`ponyconsole serve` keeps "
+                    "encoding with no console open.)",
                     yes="Quit",
                 )
             ):

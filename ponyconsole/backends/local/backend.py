@@ -101,6 +101,7 @@ class LocalBackend:
         self._owner: Holder | None = None  # who runs the queue when we do not
         self._fingerprints: dict[str, tuple[str, int]] = {}
         self._kills: set[asyncio.Task[bool]] = set()
+        self.recovered: list[Job] = []  # jobs a dead runner left running, now interrupted
         self._jobs: dict[str, Job] = {}
         self._subscribers: set[asyncio.Queue[BackendEvent | None]] = set()
         self._node = Node(name=self.settings.pony_name, is_master=True)
@@ -171,6 +172,7 @@ class LocalBackend:
             recovered = await asyncio.to_thread(self._q.recover)
         except sqlite3.Error as exc:
             raise BackendError(f"cannot open the queue at {self.settings.db_path}: {exc}") from exc
+        self.recovered = [row.job for row in recovered]
         for row in recovered:  # the dead console's half-written output
             if row.job.output:
                 with contextlib.suppress(OSError):
