@@ -89,8 +89,8 @@ def run(args: argparse.Namespace) -> int:
         if args.state:
             jobs = [job for job in jobs if job.state.value in args.state]
         if args.json:
-            json.dump([job_json(job) for job in jobs], sys.stdout, indent=1)
-            sys.stdout.write("\n")
+            # One write: json.dump would write thousands of small pieces to the pipe.
+            sys.stdout.write(json.dumps([job_json(job) for job in jobs], indent=1) + "\n")
         elif jobs:
             print(table(jobs))
         else:
