@@ -175,6 +175,22 @@ def main() -> int:
         headless.wait(timeout=30)
         screen = tmux.capture(console.session)
         still = b"Encoding Now.mp4 succeeded" not in (root / "serve.log").read_bytes()
+        # Then serve stops: the console takes the queue over and encodes itself. Its own
+        # CPU (not its HandBrake child's) over a second window, for comparison.
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while "attached to" in tmux.capture(console.session).splitlines()[0]:
+            if time.monotonic() > deadline:
+                raise SystemExit("the console did not take the queue over after serve stopped")
+            time.sleep(0.2)
+        time.sleep(5.0)  # the re-run starts, its first progress arrives
+        assert console.proc is not None
+        owner_start, owner_t0 = own_cpu(console.proc), time.monotonic()
+        time.sleep(args.seconds)
+        owner_cpu = own_cpu(console.proc) - owner_start
+        owner_window = time.monotonic() - owner_t0
+        owner_rss = console.proc.memory_info().rss
     finally:
         tmux.kill_server()
         if serve is not None and serve.poll() is None:
@@ -206,6 +222,11 @@ def main() -> int:
         )
     for label, cpu in used.items():
         print(f"{label:<28}{'':>14}{cpu:>8.2f}{pct(cpu):>13.2f}{others_rss[label] / 2**20:>9.1f}")
+    owner_pct = 100.0 * owner_cpu / owner_window
+    print(
+        f"{'then console as owner':<28}{'':>14}{owner_cpu:>8.2f}{owner_pct:>13.2f}"
+        f"{owner_rss / 2**20:>9.1f}  (serve stopped, the console took over; own CPU)"
+    )
     print("-" * len(header))
     console_pct = pct(console.cpu_end - console.cpu_start)
     console_mb = max(console.rss_samples) / 1e6
