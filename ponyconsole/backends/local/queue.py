@@ -113,33 +113,39 @@ def _progress_from_json(text: str | None) -> Progress | None:
     )
 
 
+def _json_list(text: str) -> tuple[str, ...]:
+    return () if text == "[]" else tuple(json.loads(text))
+
+
 def _row_to_queued(row: sqlite3.Row) -> QueuedJob:
+    # A dict once per row: sqlite3.Row's lookups by name cost most of listing 5,000 jobs.
+    r = dict(zip(row.keys(), row, strict=True))
     job = Job(
-        id=row["id"],
-        source=row["source"],
-        library=row["library"],
-        preset=row["preset"],
-        state=JobState(row["state"]),
-        title=row["title"],
-        output=row["output"],
-        node=row["node"],
-        progress=_progress_from_json(row["progress"]),
-        created_at=row["created_at"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        retries=row["retries"],
-        reason=row["reason"],
-        stage=row["stage"],
-        command=tuple(json.loads(row["command"])),
+        id=r["id"],
+        source=r["source"],
+        library=r["library"],
+        preset=r["preset"],
+        state=JobState(r["state"]),
+        title=r["title"],
+        output=r["output"],
+        node=r["node"],
+        progress=_progress_from_json(r["progress"]),
+        created_at=r["created_at"],
+        started_at=r["started_at"],
+        finished_at=r["finished_at"],
+        retries=r["retries"],
+        reason=r["reason"],
+        stage=r["stage"],
+        command=_json_list(r["command"]),
     )
     return QueuedJob(
         job=job,
-        source_duration=row["source_duration"],
-        pid=row["pid"],
-        pgid=row["pgid"],
-        owner_pid=row["owner_pid"],
-        owner_started=row["owner_started"],
-        log_tail=tuple(json.loads(row["log_tail"])),
+        source_duration=r["source_duration"],
+        pid=r["pid"],
+        pgid=r["pgid"],
+        owner_pid=r["owner_pid"],
+        owner_started=r["owner_started"],
+        log_tail=_json_list(r["log_tail"]),
     )
 
 
