@@ -5,6 +5,7 @@ quit without stopping them, and take the queue over when it goes away."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -128,7 +129,9 @@ async def test_serve_refuses_while_a_console_runs_the_queue(tmp_path: Path) -> N
             assert await asyncio.to_thread(serve.proc.wait, 30) == 1
         finally:
             serve.kill()
-        assert "already served by pid" in serve.lines[0]
+        assert serve.lines[0].endswith(
+            f"already served by pid {os.getpid()}, a console: quit it first"
+        )
     finally:
         await console.stop()
 

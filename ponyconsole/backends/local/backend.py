@@ -126,8 +126,13 @@ class LocalBackend:
             if not self._attach:
                 await asyncio.to_thread(queue.close)
                 self._queue = None
-                who = self._owner.pid if self._owner else "another process"
-                raise BackendError(f"the queue is already served by pid {who}")
+                owner = self._owner
+                if owner is None or owner.role == "serve":
+                    who = owner.pid if owner else "another process"
+                    raise BackendError(f"the queue is already served by pid {who}")
+                raise BackendError(
+                    f"the queue is already served by pid {owner.pid}, a {owner.role}: quit it first"
+                )
         if owns:
             await self._recover()
         await self._load_rows()
