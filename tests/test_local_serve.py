@@ -91,7 +91,7 @@ def test_sigterm_interrupts_the_encode_and_the_next_serve_reruns_it(
     finally:
         code = serve.stop()
     assert code == 0 and not alive(pid)
-    serve.wait_line(r"longer\.mp4 interrupted: interrupted: console stopped", 1)
+    serve.wait_line(r"longer\.mp4 interrupted: console stopped", 1)
     assert handbrakes_under(tmp_path) == []
     again = Serve(tmp_path)
     try:

@@ -114,7 +114,7 @@ class EventLog:
             detail = f" (retry {job.retries})"
         reason = f": {' '.join(job.reason.split())}" if job.reason and job.state.finished else ""
         if job.state is JobState.INTERRUPTED and job.reason:
-            reason = f": {job.reason}"
+            reason = f": {job.reason.removeprefix('interrupted: ')}"
         self.line(f"{job.id[:SHORT]} {job.name} {job.state.value}{detail}{reason}")
 
 

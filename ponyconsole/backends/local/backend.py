@@ -202,8 +202,14 @@ class LocalBackend:
         while True:
             await asyncio.sleep(max(1.0, self.settings.poll_interval))
             if await asyncio.to_thread(self._lock.try_acquire):
-                await self._recover()
-                for row in await asyncio.to_thread(self._q.all):
+                try:
+                    await self._recover()
+                    rows = await self._db(self._q.all)
+                except BackendError as error:  # e.g. a full disk: stay attached, try again
+                    await asyncio.to_thread(self._lock.release)
+                    self._publish(ConnectionChanged(False, str(error)))
+                    continue
+                for row in rows:
                     self._on_row(row)
                 self._start_runner()
                 self._publish(NodeChanged(self._node))
