@@ -120,7 +120,12 @@ class LocalBackend:
         """Open the queue; run it when nobody else does, else attach to whoever does."""
         settings = self.settings
         queue = await self._open_queue()
-        owns = await asyncio.to_thread(self._lock.try_acquire)
+        try:
+            owns = await asyncio.to_thread(self._lock.try_acquire)
+        except OSError as exc:
+            await asyncio.to_thread(queue.close)
+            self._queue = None
+            raise BackendError(f"cannot lock the queue at {self._lock.path}: {exc}") from exc
         if not owns:
             self._owner = await asyncio.to_thread(self._lock.holder)
             if not self._attach:
@@ -201,7 +206,10 @@ class LocalBackend:
         """Attached: when the owner goes away (serve stopped, console quit), run the queue."""
         while True:
             await asyncio.sleep(max(1.0, self.settings.poll_interval))
-            if await asyncio.to_thread(self._lock.try_acquire):
+            taken = False
+            with contextlib.suppress(OSError):
+                taken = await asyncio.to_thread(self._lock.try_acquire)
+            if taken:
                 try:
                     await self._recover()
                     rows = await self._db(self._q.all)

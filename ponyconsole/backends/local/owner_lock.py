@@ -60,8 +60,9 @@ class OwnerLock:
             except BaseException:
                 os.close(fd)
                 raise
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()} {self.role}\n".encode(), 0)
+        with contextlib.suppress(OSError):  # a full disk: still the owner, just unnamed
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()} {self.role}\n".encode(), 0)
         self._fd = fd
         return True
 
@@ -79,7 +80,7 @@ class OwnerLock:
             return Holder(os.getpid(), self.role)
         try:
             fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
-        except FileNotFoundError:
+        except OSError:  # no lock file yet (nobody ever ran this queue), or unreadable
             return None
         try:
             try:  # a shared lock we can take means no exclusive holder
