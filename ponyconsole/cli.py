@@ -16,6 +16,13 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "console": ("ponyconsole.ui.run_console", "open the console (the default)"),
     "demo": ("ponyconsole.demo", "open the console in local mode with a small demo workload"),
     "agent": ("ponyconsole.agent.command", "serve this pony's figures (HTTP JSON + Prometheus)"),
+    "serve": ("ponyconsole.commands.serve", "run the local queue with no UI (systemd-friendly)"),
+    "jobs": ("ponyconsole.commands.jobs", "list the queue (a table, or --json for scripts)"),
+    "enqueue": ("ponyconsole.commands.enqueue", "put a rip from the inbox into the queue"),
+    "retry": ("ponyconsole.commands.retry", "retry a failed or cancelled job, or --all-failed"),
+    "cancel": ("ponyconsole.commands.cancel", "cancel a job (stops its encode)"),
+    "cordon": ("ponyconsole.commands.cordon", "stop giving a pony new jobs"),
+    "uncordon": ("ponyconsole.commands.uncordon", "let a pony take jobs again"),
     "parse-progress": (
         "ponyconsole.parse_progress",
         "print captured HandBrake output as one JSON object per progress update",

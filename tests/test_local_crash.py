@@ -1,14 +1,13 @@
 """kill -9 of the console mid-encode, and a clean stop mid-encode: the job is never lost.
 
-The console is a real separate process (``python -m ponyconsole.backends.local.serve``)
-so SIGKILL hits it exactly as it would hit a console on a pony.
+The runner is a real separate process (``ponyconsole serve``) so SIGKILL hits it
+exactly as it would hit a console on a pony.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import queue
 import signal
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from tests.local_support import (
     wait_job,
     within,
 )
+from tests.serve_support import Serve, encode_starts, handbrake_wrapper, ponyconsole, write_config
 
 pytestmark = pytest.mark.handbrake
 
@@ -68,78 +68,52 @@ class HandBrakeWatch:
         assert not self._thread.is_alive(), "the HandBrake watch did not stop within 10 s"
 
 
-def _start_console(tmp_path: Path, rip: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            sys.executable, "-m", "ponyconsole.backends.local.serve",
-            "--data-dir", str(tmp_path / "data"), "--inbox", str(tmp_path / "inbox"),
-            "--output", str(tmp_path / "library"), "--pony", "testpony",
-            "--preset", TEST_PRESET, "--settle", "1", "--enqueue", str(rip),
-        ],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+def test_kill_9_of_serve_mid_encode(long_clip: Path, tmp_path: Path) -> None:
+    """SIGKILL of the real `ponyconsole serve` while its HandBrake runs: exactly one
+    interrupted run and one completed run of the job, never at once, one output file.
 
-
-def _wait_running_pid(console: subprocess.Popen[str], timeout: float = 60.0) -> tuple[str, int]:
-    """The job and HandBrake pid of the console's first running event, within ``timeout``."""
-    stdout = console.stdout
-    assert stdout is not None
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def read() -> None:  # a thread, so that a silent console cannot block the test forever
-        for line in stdout:
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=read, daemon=True).start()
-    deadline = time.monotonic() + timeout
-    while (left := deadline - time.monotonic()) > 0:
-        try:
-            line = lines.get(timeout=left)
-        except queue.Empty:
-            break
-        if line is None:
-            raise AssertionError(f"console exited ({console.wait(timeout=10)}) before encoding")
-        event = json.loads(line)
-        if event.get("state") == "running" and event.get("pid"):
-            return event["job"], event["pid"]
-    raise AssertionError(f"the console reported no running HandBrake within {timeout} s")
-
-
-async def test_kill_9_of_the_console_mid_encode(long_clip: Path, tmp_path: Path) -> None:
+    HandBrake starts are counted by a wrapper given as the HandBrake path (it logs
+    "start <pid> <argv>" and execs the real HandBrakeCLI)."""
+    wrapper, runs = handbrake_wrapper(tmp_path)
+    write_config(tmp_path, handbrake=str(wrapper))
     rip = place(long_clip, tmp_path / "inbox" / "long.mp4")
-    console = _start_console(tmp_path, rip)
-    try:
-        job_id, hb_pid = _wait_running_pid(console)
-        time.sleep(0.5)
-        assert psutil.Process(hb_pid).is_running()  # mid-encode
-        os.kill(console.pid, signal.SIGKILL)
-        console.wait(timeout=10)
-    finally:
-        console.kill()
-        console.wait(timeout=10)
-    # The HandBrake was in its own session: it may outlive the console (orphan) or die of a
-    # broken pipe; either way, the next start must make sure it is gone before re-running.
-    with JobQueue(tmp_path / "data" / "queue.sqlite3", owner=(0, 0.0)) as queue:
-        assert queue.get(job_id).job.state is JobState.RUNNING  # as the crash left it
-        queue.set_setting("cordoned", "1")  # start cordoned to look at the recovered job
-
-    settings = settings_for(tmp_path)
+    enqueued = ponyconsole(tmp_path, "enqueue", str(rip))
+    assert enqueued.returncode == 0, enqueued.stderr
+    (listed,) = json.loads(ponyconsole(tmp_path, "jobs", "--json").stdout)
+    job_id = listed["id"]
+    assert enqueued.stdout.startswith(job_id[:8])
     with HandBrakeWatch(tmp_path) as watch:
-        backend = LocalBackend(settings)
-        await within(backend.start(), 30, "the backend's start (recovery included)")
+        first = Serve(tmp_path)
         try:
-            assert handbrakes_under(tmp_path) == []  # the orphan group was killed
-            (job,) = backend.snapshot().jobs
-            assert job.state is JobState.INTERRUPTED
-            assert job.reason == INTERRUPTED_REASON and job.retries == 0
-            await backend.set_cordoned("testpony", False)
-            done = await wait_job(backend, job_id, {JobState.SUCCEEDED, JobState.FAILED}, 60)
-            assert done.state is JobState.SUCCEEDED, done.reason
-            assert done.retries == 0
+            match = first.wait_line(r"long\.mp4 running \(HandBrake pid (\d+)", 60)
+            hb_pid = int(match.group(1))
+            time.sleep(0.5)
+            assert psutil.Process(hb_pid).is_running()  # mid-encode
+            os.kill(first.pid, signal.SIGKILL)
         finally:
-            await within(backend.stop(), 30, "the backend's stop")
-    assert watch.most <= 1  # never two HandBrakes for the job at once
+            first.kill()
+        assert first.proc.returncode == -signal.SIGKILL
+        # The HandBrake was in its own session: it may outlive serve (orphan) or die of a
+        # broken pipe; either way, the next start must make sure it is gone before re-running.
+        with JobQueue(tmp_path / "data" / "queue.sqlite3", owner=(0, 0.0)) as queue:
+            crashed = queue.get(job_id)
+            assert crashed is not None and crashed.job.state is JobState.RUNNING  # as left
+        second = Serve(tmp_path)
+        try:
+            second.wait_line(rf"{job_id[:8]} long\.mp4 interrupted: the previous runner died")
+            second.wait_line(r"1 job, 1 waiting")
+            done = second.wait_line(rf"{job_id[:8]} long\.mp4 (succeeded|failed)", 120)
+            assert done.group(1) == "succeeded", second.lines
+        finally:
+            assert second.stop() == 0
+    assert watch.most == 1  # never two HandBrakes for the job at once
+    starts = encode_starts(runs)
+    assert len(starts) == 2, starts  # one interrupted run, one completed run
+    assert starts[0][0] == hb_pid and starts[1][0] != hb_pid
+    with JobQueue(tmp_path / "data" / "queue.sqlite3", owner=(0, 0.0)) as queue:
+        final = queue.get(job_id)
+        assert final is not None and final.job.state is JobState.SUCCEEDED
+        assert final.job.retries == 0
     outputs = sorted(p.name for p in (tmp_path / "library").rglob("*") if p.is_file())
     assert outputs == ["long.mkv"]
 

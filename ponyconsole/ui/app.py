@@ -112,16 +112,32 @@ class PonyConsole(App[None]):
         self.sources: dict[str, SourceStatus] = {}
         self.inbox_rips: tuple[object, ...] | None = None
         status = self.status
-        status.mode = self.backend.mode + (" · read-only" if self.backend.read_only else "")
+        self._where = self.backend.mode + (" · read-only" if self.backend.read_only else "")
+        status.mode = self._where
         self.summary.inbox = self.backend.inbox
         self.job_list.focus()
         self.set_interval(1.0, self._tick)
+        self.set_interval(2.0, self._show_runner_owner)  # an attached console may take over
         self.connect()
 
     def _tick(self) -> None:
         self.job_list.refresh_running()
         if any(not source.connected for source in self.sources.values()):
             self.status.refresh()  # "data N s old" grows while disconnected
+
+    def _runner_owner(self) -> str:
+        """Who runs the local queue: "this console", "serve (pid 1234)"; "" if not local."""
+        return str(getattr(self.backend, "runner_owner", ""))
+
+    def _show_runner_owner(self) -> None:
+        owner = self._runner_owner()
+        mode = self._where
+        if owner == "nobody":
+            mode += " · no runner"
+        elif owner and owner != "this console":
+            mode += f" · attached to {owner}"
+        if self.status.mode != mode:
+            self.status.mode = mode
 
     @work(exclusive=True, group="backend", exit_on_error=False)
     async def connect(self) -> None:
@@ -138,6 +154,7 @@ class PonyConsole(App[None]):
             self.status.connection = f"cannot start: {message}"
             self.notify(message, title="Backend", severity="error", timeout=30, markup=False)
             return
+        self._show_runner_owner()
         if self.startup is not None:
             self.run_worker(
                 self._act(lambda message: message or "Ready", self.startup(self.backend))
@@ -188,7 +205,8 @@ class PonyConsole(App[None]):
             where.append(f"ns {snapshot.namespace}")
         if snapshot.read_only:
             where.append("read-only")
-        self.status.mode = " · ".join(where)
+        self._where = " · ".join(where)
+        self._show_runner_owner()
         self.permissions = snapshot.permissions
         self.sources = {source.name: source for source in snapshot.sources}
         self._show_sources()
@@ -430,14 +448,18 @@ class PonyConsole(App[None]):
     @work
     async def action_quit(self) -> None:
         running = [j for j in self.job_list.jobs.values() if j.state is JobState.RUNNING]
-        if getattr(self.backend, "owns_encodes", False) and running:
+        if not getattr(self.backend, "owns_encodes", False):
+            self.exit()  # attached to serve, or a cluster: the encodes go on without us
+            return
+        if running:
             one = len(running) == 1
             if not await self.push_screen_wait(
                 Confirm(
                     f"Quit? {len(running)} {'encode is' if one else 'encodes are'} running.",
                     f"{'It stops' if one else 'They stop'} now and "
                     f"{'starts' if one else 'start'} again from the beginning when the "
-                    "console next opens; nothing is lost.",
+                    "console next opens; nothing is lost. (`ponyconsole serve` keeps "
+                    "encoding with no console open.)",
                     yes="Quit",
                 )
             ):

@@ -7,6 +7,13 @@ Stopping: ``stop()`` kills a running HandBrake (its whole process group) and
 marks the job INTERRUPTED, which is runnable, so the next ``start()`` encodes
 it again from the beginning. A console that dies without ``stop()`` (kill -9,
 power cut) gets the same treatment from the recovery in ``start()``.
+
+One queue, one runner: ``start()`` takes the owner lock (owner_lock.py) when it
+is free and runs the Runner; otherwise it *attaches*: no runner, it follows the
+owner's writes (progress, outcomes) and its actions are plain queue writes the
+owner picks up (a cancelled running row makes the owner kill its HandBrake).
+An attached backend takes the lock over when the owner goes away.
+``start_client()`` only opens the queue: what the one-shot CLI commands need.
 """
 
 from __future__ import annotations
@@ -24,7 +31,8 @@ from ponyconsole.agent.metrics import MetricsSampler
 from ponyconsole.backends.event_hub import EventHub
 from ponyconsole.backends.local.inbox import Inbox
 from ponyconsole.backends.local.outputs import free_output, library_names
-from ponyconsole.backends.local.processes import kill_group, process_alive
+from ponyconsole.backends.local.owner_lock import Holder, OwnerLock
+from ponyconsole.backends.local.processes import is_handbrake, kill_group, process_alive
 from ponyconsole.backends.local.queue import JobQueue, QueuedJob, job_id_for
 from ponyconsole.backends.local.runner import Runner, output_name, partial_path
 from ponyconsole.backends.local.scanner import ScanCache, list_presets
@@ -62,15 +70,31 @@ LOCAL_PERMISSIONS = Permissions(
     "local mode has one pony: drain and wake are cluster actions",
 )
 LOG_FOLLOW_INTERVAL = 0.5  # seconds between looks at a running job's output
+THIS_CONSOLE = "this console"
+# Following another writer: PRAGMA data_version costs microseconds, so look often; an
+# attached console then shows the owner's once-a-second progress without lag.
+FOLLOW_INTERVAL = 0.5
+# Above this many changed rows one full reload is cheaper than a long IN (...) list.
+_RELOAD_ALL_ABOVE = 500
 
 
 class LocalBackend:
     mode = "local"
     read_only = False
-    owns_encodes = True
 
-    def __init__(self, settings: LocalSettings | None = None) -> None:
+    def __init__(
+        self, settings: LocalSettings | None = None, role: str = "console", attach: bool = True
+    ) -> None:
+        """`role` names us to the others ("serve (pid 1234)"); without `attach`, `start()`
+        refuses (BackendError) when another process already runs the queue."""
         self.settings = settings or LocalSettings.load()
+        self.role = role
+        self._attach = attach
+        self._lock = OwnerLock(self.settings.data_dir, role)
+        self._owner: Holder | None = None  # who runs the queue when we do not
+        self._fingerprints: dict[str, tuple[str, int]] = {}
+        self._kills: set[asyncio.Task[bool]] = set()
+        self.recovered: list[Job] = []  # jobs a dead runner left running, now interrupted
         self._jobs: dict[str, Job] = {}
         self._hub = EventHub(self.snapshot)
         self._source = SourceStatus(QUEUE_SOURCE)
@@ -93,20 +117,30 @@ class LocalBackend:
     # -- lifecycle -------------------------------------------------------------
 
     async def start(self) -> None:
+        """Open the queue; run it when nobody else does, else attach to whoever does."""
         settings = self.settings
+        queue = await self._open_queue()
         try:
-            await asyncio.to_thread(settings.ensure_dirs)
-            self._queue = queue = await asyncio.to_thread(JobQueue, settings.db_path)
-            recovered = await asyncio.to_thread(queue.recover)
-        except (OSError, sqlite3.Error) as exc:
-            raise BackendError(f"cannot open the queue at {settings.db_path}: {exc}") from exc
-        for row in recovered:  # the dead console's half-written output
-            if row.job.output:
-                with contextlib.suppress(OSError):
-                    await asyncio.to_thread(partial_path(Path(row.job.output), row.job.id).unlink)
-        rows = await asyncio.to_thread(queue.all)
-        self._jobs = {row.job.id: row.job for row in rows}
-        cordoned = await asyncio.to_thread(queue.get_setting, _CORDONED_KEY, "0") == "1"
+            owns = await asyncio.to_thread(self._lock.try_acquire)
+        except OSError as exc:
+            await asyncio.to_thread(queue.close)
+            self._queue = None
+            raise BackendError(f"cannot lock the queue at {self._lock.path}: {exc}") from exc
+        if not owns:
+            self._owner = await asyncio.to_thread(self._lock.holder)
+            if not self._attach:
+                await asyncio.to_thread(queue.close)
+                self._queue = None
+                owner = self._owner
+                if owner is None or owner.role == "serve":
+                    who = owner.pid if owner else "another process"
+                    raise BackendError(f"the queue is already served by pid {who}")
+                raise BackendError(
+                    f"the queue is already served by pid {owner.pid}, a {owner.role}: quit it first"
+                )
+        if owns:
+            await self._recover()
+        await self._load_rows()
         self._sampler = await asyncio.to_thread(
             MetricsSampler, settings.idle_watts, settings.max_watts
         )
@@ -115,16 +149,107 @@ class LocalBackend:
         self._libraries = await asyncio.to_thread(library_names, self._inbox, settings.output_dir)
         await asyncio.to_thread(self._inbox.observe)  # start the settle clocks (inbox.py)
         metrics = await asyncio.to_thread(self._sampler.sample)
-        self._node = replace(self._node, cordoned=cordoned, metrics=metrics)
-        self._runner = Runner(settings, queue, self._on_row, self._on_problem)
-        self._runner.cordoned = cordoned
+        self._node = replace(self._node, metrics=metrics)
         self._source = SourceStatus(QUEUE_SOURCE, synced_at=time.time())
         self._hub.resync()
         self._tasks = [
-            asyncio.create_task(self._runner.run_forever(), name="local-runner"),
             asyncio.create_task(self._sample_forever(), name="local-metrics"),
             asyncio.create_task(self._follow_other_writers(), name="local-db-follow"),
         ]
+        if owns:
+            self._start_runner()
+        else:
+            self._tasks.append(asyncio.create_task(self._take_over(), name="local-take-over"))
+
+    async def start_client(self) -> None:
+        """Open the queue only: no runner, metrics, preset list, lock or recovery.
+
+        What a one-shot command (`ponyconsole jobs`, `enqueue`, ...) needs; whoever
+        runs the queue picks its writes up.
+        """
+        await self._open_queue()
+        self._owner = await asyncio.to_thread(self._lock.holder)
+        await self._load_rows()
+
+    async def _open_queue(self) -> JobQueue:
+        settings = self.settings
+        try:
+            await asyncio.to_thread(settings.ensure_dirs)
+            self._queue = queue = await asyncio.to_thread(JobQueue, settings.db_path)
+        except (OSError, sqlite3.Error) as exc:
+            raise BackendError(f"cannot open the queue at {settings.db_path}: {exc}") from exc
+        return queue
+
+    async def _recover(self) -> None:
+        """We own the queue now: jobs a dead owner was running become INTERRUPTED."""
+        try:
+            recovered = await asyncio.to_thread(self._q.recover)
+        except sqlite3.Error as exc:
+            raise BackendError(f"cannot open the queue at {self.settings.db_path}: {exc}") from exc
+        self.recovered = [row.job for row in recovered]
+        for row in recovered:  # the dead console's half-written output
+            if row.job.output:
+                with contextlib.suppress(OSError):
+                    await asyncio.to_thread(partial_path(Path(row.job.output), row.job.id).unlink)
+
+    async def _load_rows(self) -> None:
+        queue = self._q
+        rows = await asyncio.to_thread(queue.all)
+        self._jobs = {row.job.id: row.job for row in rows}
+        self._fingerprints = {r.job.id: (r.job.state.value, r.job.retries) for r in rows}
+        cordoned = await asyncio.to_thread(queue.get_setting, _CORDONED_KEY, "0") == "1"
+        self._node = replace(self._node, cordoned=cordoned)
+
+    def _start_runner(self) -> None:
+        self._owner = None
+        self._runner = Runner(self.settings, self._q, self._on_row, self._on_problem)
+        self._runner.cordoned = self._node.cordoned
+        self._tasks.append(asyncio.create_task(self._runner.run_forever(), name="local-runner"))
+
+    async def _take_over(self) -> None:
+        """Attached: when the owner goes away (serve stopped, console quit), run the queue."""
+        while True:
+            await asyncio.sleep(max(1.0, self.settings.poll_interval))
+            taken = False
+            with contextlib.suppress(OSError):
+                taken = await asyncio.to_thread(self._lock.try_acquire)
+            if taken:
+                try:
+                    await self._recover()
+                    rows = await self._db(self._q.all)
+                except BackendError as error:  # e.g. a full disk: stay attached, try again
+                    await asyncio.to_thread(self._lock.release)
+                    self._on_problem(str(error))
+                    continue
+                for row in rows:
+                    self._on_row(row)
+                self._start_runner()
+                self._publish(NodeChanged(self._node))
+                return
+            self._owner = await asyncio.to_thread(self._lock.holder)
+
+    @property
+    def runner_owner(self) -> str:
+        """Who encodes this queue, for the status bar: "this console", "serve (pid 1234)"."""
+        if self._lock.held:
+            return THIS_CONSOLE if self.role == "console" else f"this {self.role}"
+        if self._owner is not None:
+            return str(self._owner)
+        return "nobody" if self._queue is not None else ""
+
+    @property
+    def runs_queue(self) -> bool:
+        return self._runner is not None
+
+    @property
+    def owns_encodes(self) -> bool:
+        """Quitting this console stops encodes: it runs the queue (no serve behind it)."""
+        return self._runner is not None
+
+    async def handbrake_pid(self, job_id: str) -> int | None:
+        """The pid of the HandBrake running this job (whoever runs it), if any."""
+        row = await self._db(self._q.get, job_id)
+        return row.pid if row is not None else None
 
     async def stop(self) -> None:
         """Kill running encodes (jobs become INTERRUPTED, re-run on next start), close the queue."""
@@ -139,6 +264,7 @@ class LocalBackend:
         if self._queue is not None:
             await asyncio.to_thread(self._queue.close)
             self._queue = None
+        await asyncio.to_thread(self._lock.release)
         self._hub.close()
 
     # -- views -----------------------------------------------------------------
@@ -285,10 +411,11 @@ class LocalBackend:
         if (
             not ours
             and before.pgid
-            and await asyncio.to_thread(process_alive, before.owner_pid, before.owner_started)
+            and not await asyncio.to_thread(process_alive, before.owner_pid, before.owner_started)
+            and await asyncio.to_thread(is_handbrake, before.pid)
         ):
-            # Running in another console on the same queue: stop its HandBrake group; that
-            # console sees the row cancelled and removes its partial file.
+            # An orphan of a dead owner. A live owner (serve, another console) follows the
+            # queue, sees the row cancelled and stops its own HandBrake within a second.
             await asyncio.to_thread(kill_group, before.pgid)
         row = await self._db(self._q.get, job_id)
         assert row is not None
@@ -374,22 +501,49 @@ class LocalBackend:
             self._publish(NodeChanged(self._node))
 
     async def _follow_other_writers(self) -> None:
-        """Another console on the same queue commits: reload and publish what changed.
+        """Another process on the same queue commits: reload and publish what changed.
 
         ``PRAGMA data_version`` moves only on other connections' commits, so this
-        costs one tiny query per interval when nobody else writes.
+        costs one tiny query per interval when nobody else writes. On a change only
+        the running rows and those whose state or retries moved are read again.
         """
         queue = self._q
         version = await asyncio.to_thread(queue.data_version)
+        interval = min(self.settings.poll_interval, FOLLOW_INTERVAL)
         while True:
-            await asyncio.sleep(self.settings.poll_interval)
+            await asyncio.sleep(interval)
             current = await asyncio.to_thread(queue.data_version)
             if current == version:
                 continue
             version = current
-            for row in await asyncio.to_thread(queue.all):
-                self._on_row(row)
-            self._wake()
+            await self._reload_changed(queue)
+
+    async def _reload_changed(self, queue: JobQueue) -> None:
+        prints = await asyncio.to_thread(queue.fingerprints)
+        changed = [i for i, fp in prints.items() if self._fingerprints.get(i) != fp]
+        self._fingerprints = prints
+        if len(changed) > _RELOAD_ALL_ABOVE:
+            rows = await asyncio.to_thread(queue.all)
+        else:
+            rows = await asyncio.to_thread(queue.some, changed)
+        for row in rows:
+            self._on_row(row)
+        cordoned = await asyncio.to_thread(queue.get_setting, _CORDONED_KEY, "0") == "1"
+        if cordoned != self._node.cordoned:
+            self._node = replace(self._node, cordoned=cordoned)
+            if self._runner is not None:
+                self._runner.cordoned = cordoned
+            self._publish(NodeChanged(self._node))
+        if self._runner is not None:
+            for job_id in self._runner.running_ids():
+                job = self._jobs.get(job_id)
+                if job is not None and job.state is not JobState.RUNNING:
+                    # Cancelled by another process: stop our HandBrake (the encode task
+                    # sees the row cancelled and removes its partial output).
+                    kill = asyncio.create_task(self._runner.kill(job_id), name=f"kill-{job_id}")
+                    self._kills.add(kill)
+                    kill.add_done_callback(self._kills.discard)
+        self._wake()
 
 
 def _new_lines_from(shown: tuple[str, ...], lines: tuple[str, ...]) -> int:

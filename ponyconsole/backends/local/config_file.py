@@ -26,6 +26,7 @@ LOCAL_KEYS: dict[str, tuple[str, type, bool]] = {
     "settle_seconds": ("settle_seconds", float, True),
     "idle_watts": ("idle_watts", float, False),
     "max_watts": ("max_watts", float, True),
+    "handbrake": ("handbrake", str, False),
 }
 
 

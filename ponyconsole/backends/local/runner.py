@@ -142,6 +142,10 @@ class Runner:
     def wake(self) -> None:
         self._wake.set()
 
+    def running_ids(self) -> list[str]:
+        """The jobs this runner encodes now (a cancel from another process stops them)."""
+        return list(self._tasks)
+
     def log_tail(self, job_id: str) -> tuple[str, ...] | None:
         log = self._logs.get(job_id)
         return log.tail() if log is not None else None

@@ -1,0 +1,1 @@
+"""Files shipped in the package (the systemd user unit)."""
