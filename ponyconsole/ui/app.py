@@ -190,7 +190,7 @@ class PonyConsole(App[None]):
                 self._show_sources()
             case PermissionsChanged(permissions=permissions):
                 self.permissions = permissions
-                self.refresh_bindings()
+                self._refresh_keys()
             case InboxChanged(rips=rips):
                 self.inbox_rips = rips
             case Notice(message=message, severity=severity):
@@ -218,7 +218,7 @@ class PonyConsole(App[None]):
         for node in snapshot.nodes:
             await self._upsert_node(node)
         self.status.ponies = len(snapshot.nodes)
-        self.refresh_bindings()
+        self._refresh_keys()
 
     def _show_sources(self) -> None:
         self.status.sources = tuple(self.sources.values())
@@ -250,18 +250,23 @@ class PonyConsole(App[None]):
         self.status.set_counts([j.state for j in self.job_list.jobs.values()])
         for tile in self.tiles():
             tile.job = self._running_on(tile.node_name)
-        self.refresh_bindings()
+        self._refresh_keys()
 
     @on(JobList.Highlighted)
     def job_highlighted(self, event: JobList.Highlighted) -> None:
         self.summary.job = event.job
-        self.refresh_bindings()
+        self._refresh_keys()
 
     @on(JobList.Opened)
     def job_opened(self, event: JobList.Opened) -> None:
         self.push_screen(JobDetailScreen(self.backend, event.job, self.clock))
 
     # --- actions -------------------------------------------------------------------
+
+    def _refresh_keys(self) -> None:
+        """Footer keys follow the selection; never while the app is closing (no screen left)."""
+        if self.is_running and self.screen_stack and not self._closing:
+            self.refresh_bindings()
 
     def refusal(self, action: str) -> str | None:
         """Why the backend will not do ``action`` now (read-only, RBAC, disconnected), if so."""
