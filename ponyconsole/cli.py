@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from types import ModuleType
 
 # name -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -30,7 +31,12 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+class BrokenSubcommand(Exception):
+    """A subcommand's module does not import: said, naming the module, never hidden."""
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Every subcommand, listed from the table; only ``command``'s module is imported."""
     parser = argparse.ArgumentParser(
         prog="ponyconsole",
         description="Control console of a home HandBrake transcoding cluster.",
@@ -39,21 +45,33 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         sub_parser = sub.add_parser(name, help=help_text, description=help_text)
         sub_parser.set_defaults(module=module_name)
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:  # a subcommand still being built must not break the others
-            continue
-        module.add_arguments(sub_parser)
+        if name == command:
+            load(name).add_arguments(sub_parser)
     return parser
+
+
+def load(command: str) -> ModuleType:
+    """The module of a subcommand; BrokenSubcommand, naming it, when it does not import."""
+    module_name = SUBCOMMANDS[command][0]
+    try:
+        return importlib.import_module(module_name)
+    except ImportError as exc:
+        raise BrokenSubcommand(
+            f"ponyconsole {command}: its module {module_name} does not import: {exc}"
+        ) from exc
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv.insert(0, "console")
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    module = importlib.import_module(args.module)
+    command = argv[0] if argv[0] in SUBCOMMANDS else None
+    try:
+        args = build_parser(command).parse_args(argv)
+        module = load(args.command)
+    except BrokenSubcommand as exc:
+        print(exc, file=sys.stderr)
+        return 2
     return int(module.run(args) or 0)
 
 

@@ -50,7 +50,9 @@ def test_file_and_stdin_give_one_json_object_per_update(
 def test_failed_run_prints_errors_to_stderr_and_exits_non_zero(hb_garbage: HandBrakeRun) -> None:
     result = ponyconsole("parse-progress", "-", stdin=hb_garbage.stdout + hb_garbage.stderr)
     assert result.returncode == 1
-    assert result.stdout == b""
+    # a scan progress line shows up when the scan is slow (a loaded machine), nothing else
+    rows = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert {row["state"] for row in rows} <= {"scanning"}
     assert b"No title found." in result.stderr
 
 

@@ -160,6 +160,23 @@ def _rate(value: float) -> float | None:
     return value if value >= _MIN_RATE else None
 
 
+def _bounded(
+    state: ProgressState,
+    pass_: int,
+    passes: int,
+    percent: float,
+    fps: float | None,
+    avg: float | None,
+    eta: int | None,
+    message: str | None,
+) -> tuple[_Update]:
+    """One task update of the general path, its numbers within what _advance expects."""
+    passes = max(1, min(passes, 1000))
+    pass_ = max(1, pass_)
+    percent = 0.0 if percent < 0.0 else 100.0 if percent > 100.0 else percent
+    return ((state, pass_, passes, percent, fps, avg, eta, message),)
+
+
 class ProgressParser:
     """One HandBrake run's (or one log's) output, fed as it arrives."""
 
@@ -258,11 +275,15 @@ class ProgressParser:
         )  # fmt: skip
 
     def _json_run(self, text: str, start: int, end: int, out: list[Progress]) -> None:
-        """Consecutive WORKING blocks: what _json does with each, on the captured numbers."""
+        """Consecutive WORKING blocks: what _json does with each, on the captured numbers.
+
+        The integers may be anything JSON allows: bounded here as _bounded does.
+        """
         working = ProgressState.WORKING
         self._advance(
             [
-                (working, int(pass_), int(passes), float(pct) * 100.0, _rate(float(rate)),
+                (working, max(1, int(pass_)), max(1, min(int(passes), 1000)),
+                 min(float(pct) * 100.0, 100.0), _rate(float(rate)),
                  _rate(float(rate_avg)), int(eta) if int(hours) >= 0 else None,
                  "Subtitle scan" if pass_id == "-1" else None)
                 for eta, hours, pass_, passes, pass_id, pct, rate, rate_avg
@@ -314,17 +335,15 @@ class ProgressParser:
             task, tasks, searching, pct, fps, avg, h, mi, s = m.groups()
             eta = int(h) * 3600 + int(mi) * 60 + int(s) if h is not None else None
             self._advance(
-                (
-                    (
-                        ProgressState.SEARCHING if searching else ProgressState.WORKING,
-                        int(task),
-                        int(tasks),
-                        float(pct),
-                        float(fps) if fps is not None else None,
-                        float(avg) if avg is not None else None,
-                        eta,
-                        "Searching for start time" if searching else None,
-                    ),
+                _bounded(
+                    ProgressState.SEARCHING if searching else ProgressState.WORKING,
+                    int(task),
+                    int(tasks),
+                    float(pct),
+                    float(fps) if fps is not None else None,
+                    float(avg) if avg is not None else None,
+                    eta,
+                    "Searching for start time" if searching else None,
                 ),
                 out,
             )
@@ -389,23 +408,24 @@ class ProgressParser:
                 message = "Searching for start time"
             eta = int(_num(w.get("ETASeconds"))) if known else None
             self._advance(
-                (
-                    (
-                        state,
-                        int(_num(w.get("Pass"), 1.0)),
-                        int(_num(w.get("PassCount"), 1.0)),
-                        _num(w.get("Progress")) * 100.0,
-                        _rate(_num(w.get("Rate"))),
-                        _rate(_num(w.get("RateAvg"))),
-                        eta,
-                        message,
-                    ),
+                _bounded(
+                    state,
+                    int(_num(w.get("Pass"), 1.0)),
+                    int(_num(w.get("PassCount"), 1.0)),
+                    _num(w.get("Progress")) * 100.0,
+                    _rate(_num(w.get("Rate"))),
+                    _rate(_num(w.get("RateAvg"))),
+                    eta,
+                    message,
                 ),
                 out,
             )
 
     def _advance(self, updates: Sequence[_Update], out: list[Progress]) -> None:
         """The state machine of task updates, one or a run of many (the hot loop).
+
+        The general path passes its numbers through _bounded first; the fast
+        paths' regexes admit only numbers within those bounds.
 
         A run is one encode: it begins when the task number goes down, the task
         count changes or the previous run ended (WORKDONE). Within a run
@@ -416,16 +436,15 @@ class ProgressParser:
         draft, progress = ProgressDraft, Progress
         # a draft becomes a Progress before anyone else sees the list
         append: Callable[[object], None] = out.append  # type: ignore[assignment]
-        update = None
-        for state, pass_, passes, percent, fps, avg, eta, message in updates:
-            if passes < 1 or passes > 1000:
-                passes = 1 if passes < 1 else 1000
-            if pass_ > passes:
+        update = previous = None
+        for row in updates:
+            if row == previous:  # HandBrake repeats an update while a stage stalls (~1 in 3)
+                append(update)  # the same update: the same (immutable) Progress
+                continue
+            previous = row
+            state, pass_, passes, percent, fps, avg, eta, message = row
+            if pass_ > passes:  # the callers bound passes to 1..1000, pass_ >= 1, percent
                 pass_ = passes
-            elif pass_ < 1:
-                pass_ = 1
-            if percent < 0.0 or percent > 100.0:
-                percent = 0.0 if percent < 0.0 else 100.0
             if finished or passes != run_passes or pass_ < run_pass:
                 if finished or run_passes:  # a new run, not the first task of this one
                     run_overall = 0.0
