@@ -248,7 +248,7 @@ def wait_encoding(tmux: Tmux, pane: Pane, timeout: float = 60.0) -> psutil.Proce
             return found[0]
         time.sleep(0.2)
     screen = tmux.capture(pane.session)
-    raise SystemExit(f"no HandBrakeCLI under the console after {timeout:g} s; pane shows:\n{screen}")
+    raise SystemExit(f"no HandBrakeCLI under the console after {timeout:g} s; it shows:\n{screen}")
 
 
 def measure(tmux: Tmux, panes: list[Pane], seconds: float) -> float:
