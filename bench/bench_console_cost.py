@@ -203,9 +203,9 @@ def cpu_seconds(proc: psutil.Process, alone: bool = False) -> float:
     return total
 
 
-def rss_bytes(proc: psutil.Process) -> int:
+def rss_bytes(proc: psutil.Process, alone: bool = False) -> int:
     total = 0
-    for p in tree(proc):
+    for p in [proc] if alone else tree(proc):
         try:
             total += p.memory_info().rss
         except psutil.Error:
@@ -262,7 +262,7 @@ def measure(tmux: Tmux, panes: list[Pane], seconds: float) -> float:
         time.sleep(min(1.0, end - now))
         for pane in panes:
             assert pane.proc is not None
-            pane.rss_samples.append(rss_bytes(pane.proc))
+            pane.rss_samples.append(rss_bytes(pane.proc, pane.alone))
     for pane in panes:
         assert pane.proc is not None
         pane.cpu_end = cpu_seconds(pane.proc, pane.alone)
@@ -279,9 +279,17 @@ def main() -> int:
     parser.add_argument("--width", type=int, default=160)
     parser.add_argument("--height", type=int, default=48)
     parser.add_argument("--show", action="store_true", help="print the console's last screen")
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="also sample the console with py-spy (200 Hz) over the window, collapsed stacks "
+        "into FILE (needs py-spy: pip install py-spy; it adds its own cost to the figures)",
+    )
     args = parser.parse_args()
     encode = args.scenario == "encode"
-    for tool in ("tmux", "ffmpeg", "HandBrakeCLI") if encode else ("tmux",):
+    tools = ["tmux", "ffmpeg", "HandBrakeCLI"] if encode else ["tmux"]
+    py_spy = shutil.which("py-spy") or str(BIN / "py-spy")
+    for tool in tools + ([py_spy] if args.profile else []):
         if shutil.which(tool) is None:
             raise SystemExit(f"bench_console_cost: {tool} is needed")
 
@@ -322,7 +330,18 @@ def main() -> int:
             wait_first_paint(tmux, pane, started)
         handbrake = wait_encoding(tmux, console) if encode else None
         time.sleep(2.0)  # let start-up work (preset list, first metrics) settle
+        spy = None
+        if args.profile:
+            assert console.proc is not None
+            spy = subprocess.Popen(
+                [py_spy, "record", "--pid", str(console.proc.pid), "--rate", "200",
+                 "--duration", str(round(args.seconds)), "--format", "raw",
+                 "--output", args.profile, "--nonblocking"],
+                stdout=subprocess.DEVNULL,
+            )  # fmt: skip
         window = measure(tmux, panes, args.seconds)
+        if spy is not None:
+            spy.wait(timeout=60)
         screen = tmux.capture(console.session)
         if handbrake is not None and not handbrake.is_running():
             raise SystemExit("the encode ended inside the window: make the clip longer")

@@ -25,18 +25,19 @@ from textual.widget import Widget
 from ponyconsole.domain.models import Job, JobState
 from ponyconsole.ui import palette
 from ponyconsole.ui.render_jobs import matches, render_header, render_row, sort_key
+from ponyconsole.ui.widgets.roles import CachedRoles
 
 
-class JobHeader(Widget):
+class JobHeader(CachedRoles, Widget):
     """The column names, aligned with the rows below."""
 
     COMPONENT_CLASSES = palette.COMPONENT_CLASSES
 
     def render(self) -> object:
-        return render_header(self.content_size.width, palette.palette_of(self))
+        return render_header(self.content_size.width, self.roles)
 
 
-class JobList(ScrollView, can_focus=True):
+class JobList(CachedRoles, ScrollView, can_focus=True):
     COMPONENT_CLASSES = palette.COMPONENT_CLASSES | {"joblist--cursor"}
 
     BINDINGS = [
@@ -157,7 +158,7 @@ class JobList(ScrollView, can_focus=True):
         key = (job, width, selected, self.has_focus, tick)
         strip = self._cache.get(key)
         if strip is None:
-            text = render_row(job, width, now, palette.palette_of(self))
+            text = render_row(job, width, now, self.roles)
             style = self.rich_style
             if selected:
                 cursor = self.get_component_rich_style("joblist--cursor", partial=True)

@@ -5,30 +5,41 @@ from __future__ import annotations
 from collections import deque
 
 from rich.console import Group
+from rich.style import Style
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
 from ponyconsole.domain.models import Job, Node
 from ponyconsole.ui import palette
-from ponyconsole.ui.render_nodes import render_job_line, render_metrics, render_title
+from ponyconsole.ui.render_nodes import (
+    job_line_key,
+    node_status,
+    render_job_line,
+    render_metrics,
+    render_title,
+)
+from ponyconsole.ui.widgets.roles import CachedRoles
 
 HISTORY = 60  # samples kept for the sparklines (one a second)
 
 
-class PonyTile(Widget, can_focus=True):
-    """Updated by setting `node` and `job`; only this tile repaints."""
+class PonyTile(CachedRoles, Widget, can_focus=True):
+    """Updated by setting `node` and `job`; only this tile repaints, and only when it shows
+    something new (a job's progress that moves the bar by less than a cell does not count)."""
 
     COMPONENT_CLASSES = palette.COMPONENT_CLASSES
 
     node: reactive[Node | None] = reactive(None, layout=False)
-    job: reactive[Job | None] = reactive(None, layout=False)
+    job: reactive[Job | None] = reactive(None, layout=False, repaint=False)
     compact: reactive[bool] = reactive(False, toggle_class="-compact")
 
     def __init__(self, node: Node, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.cpu_history: deque[float] = deque(maxlen=HISTORY)
         self.watt_history: deque[float] = deque(maxlen=HISTORY)
+        self._title_key: tuple[object, ...] | None = None
+        self._job_key: tuple[object, ...] | None = None
         self.set_reactive(PonyTile.node, node)
         self._remember(node)
         self._update_title()
@@ -60,20 +71,40 @@ class PonyTile(Widget, can_focus=True):
     def watch_job(self, job: Job | None) -> None:
         self.set_class(job is not None, "-busy")
         self._update_title()
+        key = job_line_key(job, self._width())
+        if key != self._job_key:
+            self._job_key = key
+            self.refresh()
+
+    def _width(self) -> int:
+        return max(10, self.content_size.width)
 
     def _update_title(self) -> None:
+        """Set the border's title and subtitle when what they show changed (a set repaints)."""
         if self.node is None:
             return
-        roles = palette.palette_of(self) if self.is_mounted else _NO_STYLE
-        self.border_title = render_title(self.node, self.job is not None, roles)
-        self.border_subtitle = self.node.internal_ip or ""
+        roles: dict[str, Style] = self.roles if self.is_mounted else _NO_STYLE
+        busy = self.job is not None
+        node = self.node
+        key = (node.name, node_status(node), node.cordoned, busy, node.internal_ip, self.is_mounted)
+        if key == self._title_key:
+            return
+        self._title_key = key
+        self.border_title = render_title(node, busy, roles)
+        self.border_subtitle = node.internal_ip or ""
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._title_key = None  # the title's colours come from the styles (a theme change)
+        if self.is_mounted:
+            self.call_after_refresh(self._update_title)
 
     def on_mount(self) -> None:
         self._update_title()
 
     def render(self) -> Group:
-        roles = palette.palette_of(self)
-        width = max(10, self.content_size.width)
+        roles = self.roles
+        width = self._width()
         node = self.node
         lines: list[Text] = []
         if node is not None:
@@ -86,6 +117,7 @@ class PonyTile(Widget, can_focus=True):
                 has_agent=node.has_agent,
                 compact=self.compact,
             )
+        self._job_key = job_line_key(self.job, width)
         lines.append(render_job_line(self.job, width, roles))
         for line in lines:
             line.no_wrap = True

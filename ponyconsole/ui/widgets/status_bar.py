@@ -11,9 +11,10 @@ from textual.widget import Widget
 from ponyconsole.domain.models import JobState
 from ponyconsole.ui import palette
 from ponyconsole.ui.render_jobs import STATE_ICONS, STATE_ROLES
+from ponyconsole.ui.widgets.roles import CachedRoles
 
 
-class StatusBar(Widget):
+class StatusBar(CachedRoles, Widget):
     COMPONENT_CLASSES = palette.COMPONENT_CLASSES
 
     mode: reactive[str] = reactive("local")
@@ -27,7 +28,7 @@ class StatusBar(Widget):
         self.counts = tuple((state, counter[state]) for state in JobState if counter[state])
 
     def render(self) -> Text:
-        roles = palette.palette_of(self)
+        roles = self.roles
         text = Text("ponyconsole ", style=roles["title"])
         text.append(f"{self.mode} · {self.ponies} " + ("pony" if self.ponies == 1 else "ponies"))
         narrow = self.size.width < 100
