@@ -68,6 +68,7 @@ class JobList(CachedRoles, ScrollView, can_focus=True):
         self._order: list[str] = []
         self._index: dict[str, int] = {}
         self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
+        self._aged: dict[str, float] = {}  # running job id -> when its row was last drawn
 
     # --- data in -------------------------------------------------------------------
 
@@ -158,6 +159,8 @@ class JobList(CachedRoles, ScrollView, can_focus=True):
         key = (job, width, selected, self.has_focus, tick)
         strip = self._cache.get(key)
         if strip is None:
+            if tick:
+                self._aged[job.id] = now
             text = render_row(job, width, now, self.roles)
             style = self.rich_style
             if selected:
@@ -174,10 +177,18 @@ class JobList(CachedRoles, ScrollView, can_focus=True):
         return strip
 
     def refresh_running(self) -> None:
-        """Repaint just the running rows (their elapsed time moves)."""
+        """Repaint the visible running rows whose elapsed time is a second old or more.
+
+        A progress update (about one a second) repaints its row anyway; ticking those rows
+        again would double the screen updates of an encode for nothing.
+        """
         top = self.scroll_offset.y
+        now = self.clock()
+        if len(self._aged) > 64:  # forget finished jobs
+            self._aged = {k: v for k, v in self._aged.items() if k in self._jobs}
         for row in range(top, min(len(self._order), top + self.size.height)):
-            if self._jobs[self._order[row]].state is JobState.RUNNING:
+            job = self._jobs[self._order[row]]
+            if job.state is JobState.RUNNING and now - self._aged.get(job.id, 0.0) >= 1.0:
                 self.refresh_line(row)
 
     # --- keys and mouse --------------------------------------------------------------
