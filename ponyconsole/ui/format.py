@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rich.cells import cell_len, set_cell_size
 from rich.style import Style
 from rich.text import Text
 
@@ -75,7 +76,10 @@ def printable(text: str) -> str:
 
 
 def truncate(text: str, width: int) -> str:
+    """At most `width` terminal cells (a CJK character takes two), cut with an ellipsis."""
     if width <= 0:
         return ""
     text = printable(text)
-    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+    if cell_len(text) <= width:
+        return text
+    return set_cell_size(text, width - 1).rstrip(" ") + "…"

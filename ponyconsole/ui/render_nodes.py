@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 
@@ -178,7 +179,7 @@ def _job_line_parts(job: Job, width: int) -> tuple[str, float, int, str]:
     label = f"{percent:.0f}%"
     name = truncate(job.name, max(6, width // 2 - 2))
     # "▶ " name " " bar " " label, the label right-aligned in 4 cells
-    bar_width = max(1, width - 2 - len(name) - 1 - 1 - max(4, len(label)))
+    bar_width = max(1, width - 2 - cell_len(name) - 1 - 1 - max(4, len(label)))
     return name, percent, bar_width, label
 
 
@@ -196,8 +197,8 @@ def render_job_line(job: Job | None, width: int, palette: Palette) -> Text:
     if job is None:
         return Text("idle", style=palette["dim"])
     name, percent, bar_width, label = _job_line_parts(job, width)
-    text = Text("▶ ", style=palette["accent"])
-    text.append(name + " ")
+    text = Text()  # no base style: the padding before the label must stay a run of its own
+    text.append(f"▶ {name} ", style=palette["accent"])
     text.append_text(bar(percent, bar_width, palette["accent"], palette["bar-empty"]))
     text.append(" " * (1 + max(0, 4 - len(label))))
     text.append(label, style=palette["accent"])

@@ -7,6 +7,7 @@ from collections import deque
 from rich.console import Group
 from rich.style import Style
 from rich.text import Text
+from textual.geometry import Region
 from textual.reactive import reactive
 from textual.widget import Widget
 
@@ -25,12 +26,17 @@ HISTORY = 60  # samples kept for the sparklines (one a second)
 
 
 class PonyTile(CachedRoles, Widget, can_focus=True):
-    """Updated by setting `node` and `job`; only this tile repaints, and only when it shows
-    something new (a job's progress that moves the bar by less than a cell does not count)."""
+    """Updated by setting `node` and `job`; only the lines that show something new repaint.
+
+    A metrics sample repaints the figure lines, a progress update the job line (and only
+    when the bar or the percentage moves); the border repaints when the title changes.
+    Measured while an encode ran, repainting the whole bordered tile twice a second was
+    the larger part of the console's cost.
+    """
 
     COMPONENT_CLASSES = palette.COMPONENT_CLASSES
 
-    node: reactive[Node | None] = reactive(None, layout=False)
+    node: reactive[Node | None] = reactive(None, layout=False, repaint=False)
     job: reactive[Job | None] = reactive(None, layout=False, repaint=False)
     compact: reactive[bool] = reactive(False, toggle_class="-compact")
 
@@ -67,6 +73,7 @@ class PonyTile(CachedRoles, Widget, can_focus=True):
             self.set_class(not node.ready, "-down")
             self.set_class(node.cordoned, "-cordoned")
         self._update_title()
+        self._refresh_lines(0, self._metric_lines())
 
     def watch_job(self, job: Job | None) -> None:
         self.set_class(job is not None, "-busy")
@@ -74,7 +81,14 @@ class PonyTile(CachedRoles, Widget, can_focus=True):
         key = job_line_key(job, self._width())
         if key != self._job_key:
             self._job_key = key
-            self.refresh()
+            self._refresh_lines(self._metric_lines(), 1)
+
+    def _metric_lines(self) -> int:
+        return 2 if self.compact else 4
+
+    def _refresh_lines(self, first: int, count: int) -> None:
+        """Repaint content lines first..first+count-1 (content coordinates, inside the border)."""
+        self.refresh(Region(0, first, max(1, self.content_size.width), count))
 
     def _width(self) -> int:
         return max(10, self.content_size.width)
