@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections import deque
 
-from rich.console import Group
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.geometry import Region
+from textual.geometry import Region, Size
 from textual.reactive import reactive
+from textual.strip import Strip
 from textual.widget import Widget
 
 from ponyconsole.domain.models import Job, Node
@@ -46,6 +47,9 @@ class PonyTile(CachedRoles, Widget, can_focus=True):
         self.watt_history: deque[float] = deque(maxlen=HISTORY)
         self._title_key: tuple[object, ...] | None = None
         self._job_key: tuple[object, ...] | None = None
+        self._strips: dict[int, Strip] = {}  # content line -> what it shows now
+        self._strips_width = 0
+        self._metrics_cache: list[Text] | None = None
         self.set_reactive(PonyTile.node, node)
         self._remember(node)
         self._update_title()
@@ -73,7 +77,10 @@ class PonyTile(CachedRoles, Widget, can_focus=True):
             self.set_class(not node.ready, "-down")
             self.set_class(node.cordoned, "-cordoned")
         self._update_title()
-        self._refresh_lines(0, self._metric_lines())
+        self._metrics_cache = None
+        lines = range(self._metric_lines())
+        self._forget(*lines)
+        self._refresh_lines(0, len(lines))
 
     def watch_job(self, job: Job | None) -> None:
         self.set_class(job is not None, "-busy")
@@ -81,6 +88,7 @@ class PonyTile(CachedRoles, Widget, can_focus=True):
         key = job_line_key(job, self._width())
         if key != self._job_key:
             self._job_key = key
+            self._forget(self._metric_lines())
             self._refresh_lines(self._metric_lines(), 1)
 
     def _metric_lines(self) -> int:
@@ -110,33 +118,80 @@ class PonyTile(CachedRoles, Widget, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._title_key = None  # the title's colours come from the styles (a theme change)
+        self._forget()
         if self.is_mounted:
             self.call_after_refresh(self._update_title)
 
     def on_mount(self) -> None:
         self._update_title()
 
-    def render(self) -> Group:
-        roles = self.roles
-        width = self._width()
-        node = self.node
-        lines: list[Text] = []
-        if node is not None:
-            lines = render_metrics(
-                node.metrics,
-                self.cpu_history,
-                self.watt_history,
-                width,
-                roles,
-                has_agent=node.has_agent,
-                compact=self.compact,
+    # --- drawing: the line API, one cached strip per content line -------------------------
+
+    def _metric_texts(self, width: int) -> list[Text]:
+        if self._metrics_cache is None:
+            node = self.node
+            self._metrics_cache = (
+                render_metrics(
+                    node.metrics,
+                    self.cpu_history,
+                    self.watt_history,
+                    width,
+                    self.roles,
+                    has_agent=node.has_agent,
+                    compact=self.compact,
+                )
+                if node is not None
+                else []
             )
-        self._job_key = job_line_key(self.job, width)
-        lines.append(render_job_line(self.job, width, roles))
-        for line in lines:
-            line.no_wrap = True
-            line.overflow = "ellipsis"
-        return Group(*lines)
+        return self._metrics_cache
+
+    def render_line(self, y: int) -> Strip:
+        width = self._width()
+        if self._strips_width != width:
+            self._forget()
+            self._strips_width = width
+        strip = self._strips.get(y)
+        if strip is None:
+            metrics = self._metric_texts(width)
+            if y < len(metrics):
+                text = metrics[y]
+            elif y == len(metrics):
+                self._job_key = job_line_key(self.job, width)
+                text = render_job_line(self.job, width, self.roles)
+            else:
+                text = Text()
+            strip = self._strips[y] = self._strip(text, self.content_size.width)
+        return strip
+
+    def _strip(self, text: Text, width: int) -> Strip:
+        """One line of Rich text on the tile's own background, cut with an ellipsis."""
+        text.no_wrap = True
+        text.truncate(width, overflow="ellipsis")
+        base = self.rich_style
+        segments = [
+            Segment(seg.text, base + seg.style if seg.style else base)
+            for seg in text.render(self.app.console)
+        ]
+        return Strip(segments).adjust_cell_length(width, base)
+
+    def _forget(self, *lines: int) -> None:
+        """Drop cached lines (all of them when none given) so the next paint renders them."""
+        if not lines:
+            self._strips.clear()
+            self._metrics_cache = None
+            return
+        for y in lines:
+            self._strips.pop(y, None)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        """The figure lines and the job line (the grid sizes its rows from this)."""
+        return self._metric_lines() + 1
+
+    def on_resize(self) -> None:
+        self._forget()
+
+    def watch_compact(self) -> None:
+        self._forget()
 
 
 class _NoStyle(dict):  # type: ignore[type-arg]
