@@ -31,13 +31,21 @@ class StatusBar(CachedRoles, Widget):
         roles = self.roles
         text = Text("ponyconsole ", style=roles["title"])
         text.append(f"{self.mode} · {self.ponies} " + ("pony" if self.ponies == 1 else "ponies"))
+        # A coloured label carries its trailing space, so no run starts with a space
+        # (rsvg drops a run's leading space, which ran words together in screenshots).
         narrow = self.size.width < 100
         for state, count in self.counts:
-            text.append(" " if narrow else " · ")
-            label = f"{STATE_ICONS[state]}{count}" if narrow else f"{count} {state.value}"
-            text.append(label, style=roles[STATE_ROLES[state]])
+            style = roles[STATE_ROLES[state]]
+            if narrow:
+                text.append(" ")
+                text.append(f"{STATE_ICONS[state]}{count}", style=style)
+            else:
+                text.append("· " if text.plain.endswith(" ") else " · ")
+                text.append(f"{count} {state.value} ", style=style)
         if self.filter_text:
-            text.append(f"  filter: {self.filter_text}", style=roles["warn"])
+            text.append("  ")
+            text.append(f"filter: {self.filter_text}", style=roles["warn"])
         if self.connection:
-            text.append(f"  {self.connection}", style=roles["bad"])
+            text.append("  ")
+            text.append(self.connection, style=roles["bad"])
         return text
