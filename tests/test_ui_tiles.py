@@ -1,4 +1,8 @@
-"""Pony tiles: figures never run into their labels, at any width; updates reach the screen."""
+"""Pony tiles: figures never run into their labels, at any width; updates reach the screen.
+
+Also: no styled run of a tile line or a job row starts with a space (rsvg, which turns
+the screenshots into PNGs, drops such a space and ran "~24.6 W" and "est" together).
+"""
 
 from __future__ import annotations
 
@@ -19,8 +23,10 @@ from ponyconsole.domain.models import Job, JobState, NodeMetrics, PowerSource, P
 from ponyconsole.domain.models import ProgressState as PS
 from ponyconsole.ui.app import PonyConsole
 from ponyconsole.ui.palette import ROLES
+from ponyconsole.ui.render_jobs import render_row
 from ponyconsole.ui.render_nodes import render_job_line, render_metrics
 from ponyconsole.ui.widgets.pony_tile import PonyTile
+from tests.test_ui_render import jobs
 
 # A distinct style per role, so styled runs split where a theme would split them.
 PALETTE = {role: Style(color=f"color({i + 1})") for i, role in enumerate(ROLES)}
@@ -181,3 +187,13 @@ async def test_a_sample_and_a_progress_update_reach_the_screen() -> None:
             assert "CPU  13%" in after and "~9.5 W" in after, after
             assert "87%" not in after
             assert "42%" in after and "71%" not in after
+
+
+@settings(max_examples=200, deadline=None)
+@given(job=jobs, width=st.integers(60, 260))
+def test_no_styled_run_of_a_job_row_starts_with_a_space(job: Job, width: int) -> None:
+    """Job rows keep the same rule as tiles, so screenshots viewed through rsvg read right."""
+    row = render_row(job, width, NOW, PALETTE)
+    assert row.cell_len == width
+    for run in styled_runs(row):
+        assert not re.match(r" +\S", run), (run, row.plain)
