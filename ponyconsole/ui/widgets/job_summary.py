@@ -51,11 +51,11 @@ class JobSummary(CachedRoles, Widget):
             return Group(
                 Text("No job selected.", style=roles["dim"]), Text(hint, style=roles["dim"])
             )
-        first = Text(printable(job.source), style=roles["label"])
-        first.append(f"  → {job.library} · {job.preset}", style=roles["dim"])
+        first = Text(printable(job.source) + "  ", style=roles["label"])
+        first.append(f"→ {job.library} · {job.preset}", style=roles["dim"])
         if job.state is JobState.FAILED:
-            second = Text(f"failed: {job.reason or 'no reason recorded'}", style=roles["bad"])
-            second.append("  r retries", style=roles["dim"])
+            second = Text(f"failed: {job.reason or 'no reason recorded'}  ", style=roles["bad"])
+            second.append("r retries", style=roles["dim"])
         elif job.reason and job.state is JobState.INTERRUPTED:
             second = Text(job.reason, style=roles["warn"])
         elif job.reason:
