@@ -14,6 +14,11 @@ out). Reported as a ratio, since this machine is noisy. Issue targets: console
 <= 2 % of a core idle, <= 1 % with an encode running, <= 100 MB.
 
     .venv/bin/python bench/bench_console_cost.py [--scenario idle|encode] [--seconds 30]
+
+Measured on the 2-core dev machine (load 11-30 from other work), 30 s windows, the
+console before and after the update-cost work of issue 10 run back to back:
+encoding, 6.50-6.79 % of a core before, 1.13 % after (idle Textual app 0.07-0.10 %);
+idle, 0.77 % before, 0.70 % after. `--profile FILE` samples the console with py-spy.
 """
 
 from __future__ import annotations
