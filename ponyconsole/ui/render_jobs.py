@@ -14,7 +14,7 @@ from rich.style import Style
 from rich.text import Text
 
 from ponyconsole.domain.models import Job, JobState
-from ponyconsole.ui.format import bar, fmt_duration, fmt_fps, truncate
+from ponyconsole.ui.format import bar, fmt_duration, fmt_fps, spaces_trail, truncate
 
 Palette = Mapping[str, Style]
 
@@ -223,7 +223,7 @@ def render_row(job: Job, width: int, now: float, palette: Palette) -> Text:
         if i:
             row.append(" ")
         row.append_text(_fit(column.cell(job, now, palette, w), w, column.justify))
-    return _fit(row, width, "left")
+    return spaces_trail(_fit(row, width, "left"))
 
 
 def sort_key(job: Job) -> tuple[int, float]:

@@ -1,9 +1,16 @@
-"""A pony tile's lines: health figures, history and the job it encodes."""
+"""A pony tile's lines: health figures, history and the job it encodes.
+
+Every figure carries its own trailing space and a unit stands apart from its
+number ("PWR 31.5 W rapl"), so no label runs into the next value at any
+width. A styled span never starts with a space: some SVG renderers (rsvg)
+drop a text run's leading space, which showed "~24.6West" in screenshots.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 
@@ -64,17 +71,24 @@ def _cores(per_core: Sequence[float], palette: Palette) -> Text:
     return text
 
 
+def _percent(text: Text, value: float, style: Style) -> Text:
+    """A percentage right-aligned in 4 cells; the padding stays out of the styled run."""
+    figure = f"{value:.0f}%"
+    text.append(" " * max(0, 4 - len(figure)))
+    text.append(figure + " ", style=style)
+    return text
+
+
 def _cpu(metrics: NodeMetrics, palette: Palette) -> Text:
     text = Text("CPU ", style=palette["label"])
     level = _level(metrics.cpu_percent, CPU_WARN, CPU_BAD)
-    text.append(f"{metrics.cpu_percent:3.0f}% ", style=palette[level])
-    return text
+    return _percent(text, metrics.cpu_percent, palette[level])
 
 
 def _mem(metrics: NodeMetrics, palette: Palette, sizes: bool = True) -> Text:
     text = Text("MEM ", style=palette["label"])
     level = _level(metrics.mem_percent, MEM_WARN, MEM_BAD)
-    text.append(f"{metrics.mem_percent:3.0f}% ", style=palette[level])
+    _percent(text, metrics.mem_percent, palette[level])
     if sizes:
         text.append(f"{fmt_bytes(metrics.mem_used)}/{fmt_bytes(metrics.mem_total)}")
     return text
@@ -108,12 +122,12 @@ def _temperature(metrics: NodeMetrics, palette: Palette) -> Text:
 
 
 def _power(metrics: NodeMetrics, palette: Palette) -> Text:
-    """Watts and where they come from; an estimate is marked as one."""
+    """Watts and where they come from ("31.5 W rapl"); an estimate is marked as one."""
     if metrics.watts is None:
         return Text()
     estimate = metrics.power_source is PowerSource.ESTIMATE
-    text = Text(f"{'~' if estimate else ''}{metrics.watts:.1f}W", style=palette["title"])
-    text.append(" est " if estimate else f" {metrics.power_source} ", style=palette["dim"])
+    text = Text(f"{'~' if estimate else ''}{metrics.watts:.1f} W ", style=palette["title"])
+    text.append("est " if estimate else f"{metrics.power_source} ", style=palette["dim"])
     return text
 
 
@@ -159,23 +173,33 @@ def render_metrics(
     ]
 
 
+def _job_line_parts(job: Job, width: int) -> tuple[str, float, int, str]:
+    """(name shown, percent, bar width, percent label) of a tile's job line."""
+    percent = job.progress.overall_percent if job.progress else 0.0
+    label = f"{percent:.0f}%"
+    name = truncate(job.name, max(6, width // 2 - 2))
+    # "▶ " name " " bar " " label, the label right-aligned in 4 cells
+    bar_width = max(1, width - 2 - cell_len(name) - 1 - 1 - max(4, len(label)))
+    return name, percent, bar_width, label
+
+
+def job_line_key(job: Job | None, width: int) -> tuple[object, ...]:
+    """What the job line shows: equal keys draw the same line (a tile repaints on a change)."""
+    if job is None:
+        return ()
+    name, percent, bar_width, label = _job_line_parts(job, width)
+    halves = round(min(100.0, max(0.0, percent)) / 100 * bar_width * 2)
+    return (width, name, bar_width, halves, label)
+
+
 def render_job_line(job: Job | None, width: int, palette: Palette) -> Text:
     """What the pony encodes now, with a bar; idle otherwise."""
     if job is None:
         return Text("idle", style=palette["dim"])
-    percent = job.progress.overall_percent if job.progress else 0.0
-    label = f" {percent:3.0f}%"
-    name_w = max(6, width // 2 - 2)
-    text = Text("▶ ", style=palette["accent"])
-    text.append(truncate(job.name, name_w))
-    text.append(" ")
-    text.append_text(
-        bar(
-            percent,
-            max(1, width - text.cell_len - len(label)),
-            palette["accent"],
-            palette["bar-empty"],
-        )
-    )
-    text.append(label)
+    name, percent, bar_width, label = _job_line_parts(job, width)
+    text = Text()  # no base style: the padding before the label must stay a run of its own
+    text.append(f"▶ {name} ", style=palette["accent"])
+    text.append_text(bar(percent, bar_width, palette["accent"], palette["bar-empty"]))
+    text.append(" " * (1 + max(0, 4 - len(label))))
+    text.append(label, style=palette["accent"])
     return text

@@ -25,18 +25,19 @@ from textual.widget import Widget
 from ponyconsole.domain.models import Job, JobState
 from ponyconsole.ui import palette
 from ponyconsole.ui.render_jobs import matches, render_header, render_row, sort_key
+from ponyconsole.ui.widgets.roles import CachedRoles
 
 
-class JobHeader(Widget):
+class JobHeader(CachedRoles, Widget):
     """The column names, aligned with the rows below."""
 
     COMPONENT_CLASSES = palette.COMPONENT_CLASSES
 
     def render(self) -> object:
-        return render_header(self.content_size.width, palette.palette_of(self))
+        return render_header(self.content_size.width, self.roles)
 
 
-class JobList(ScrollView, can_focus=True):
+class JobList(CachedRoles, ScrollView, can_focus=True):
     COMPONENT_CLASSES = palette.COMPONENT_CLASSES | {"joblist--cursor"}
 
     BINDINGS = [
@@ -67,6 +68,7 @@ class JobList(ScrollView, can_focus=True):
         self._order: list[str] = []
         self._index: dict[str, int] = {}
         self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
+        self._aged: dict[str, float] = {}  # running job id -> when its row was last drawn
 
     # --- data in -------------------------------------------------------------------
 
@@ -157,7 +159,9 @@ class JobList(ScrollView, can_focus=True):
         key = (job, width, selected, self.has_focus, tick)
         strip = self._cache.get(key)
         if strip is None:
-            text = render_row(job, width, now, palette.palette_of(self))
+            if tick:
+                self._aged[job.id] = now
+            text = render_row(job, width, now, self.roles)
             style = self.rich_style
             if selected:
                 cursor = self.get_component_rich_style("joblist--cursor", partial=True)
@@ -173,10 +177,18 @@ class JobList(ScrollView, can_focus=True):
         return strip
 
     def refresh_running(self) -> None:
-        """Repaint just the running rows (their elapsed time moves)."""
+        """Repaint the visible running rows whose elapsed time is a second old or more.
+
+        A progress update (about one a second) repaints its row anyway; ticking those rows
+        again would double the screen updates of an encode for nothing.
+        """
         top = self.scroll_offset.y
+        now = self.clock()
+        if len(self._aged) > 64:  # forget finished jobs
+            self._aged = {k: v for k, v in self._aged.items() if k in self._jobs}
         for row in range(top, min(len(self._order), top + self.size.height)):
-            if self._jobs[self._order[row]].state is JobState.RUNNING:
+            job = self._jobs[self._order[row]]
+            if job.state is JobState.RUNNING and now - self._aged.get(job.id, 0.0) >= 1.0:
                 self.refresh_line(row)
 
     # --- keys and mouse --------------------------------------------------------------

@@ -10,16 +10,40 @@ from textual.widget import Widget
 from ponyconsole.domain.models import Job, JobState
 from ponyconsole.ui import palette
 from ponyconsole.ui.format import printable
+from ponyconsole.ui.widgets.roles import CachedRoles
 
 
-class JobSummary(Widget):
+def _shown(job: Job | None) -> tuple[object, ...] | None:
+    """The fields the two lines show: a progress update of the selected job changes none."""
+    if job is None:
+        return None
+    return (job.source, job.library, job.preset, job.state, job.reason, job.output)
+
+
+class JobSummary(CachedRoles, Widget):
     COMPONENT_CLASSES = palette.COMPONENT_CLASSES
 
-    job: reactive[Job | None] = reactive(None)
     inbox: reactive[str] = reactive("")
 
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._job: Job | None = None
+
+    @property
+    def job(self) -> Job | None:
+        return self._job
+
+    @job.setter
+    def job(self, job: Job | None) -> None:
+        """Repaint only when what the summary shows changed (the cursor sits on a running
+        job by default, and its progress arrives each second)."""
+        before = _shown(self._job)
+        self._job = job
+        if _shown(job) != before:
+            self.refresh()
+
     def render(self) -> Group:
-        roles = palette.palette_of(self)
+        roles = self.roles
         job = self.job
         if job is None:
             where = f"Copy rips into {printable(self.inbox)}/<library>/, then" if self.inbox else ""
@@ -27,11 +51,11 @@ class JobSummary(Widget):
             return Group(
                 Text("No job selected.", style=roles["dim"]), Text(hint, style=roles["dim"])
             )
-        first = Text(printable(job.source), style=roles["label"])
-        first.append(f"  → {job.library} · {job.preset}", style=roles["dim"])
+        first = Text(printable(job.source) + "  ", style=roles["label"])
+        first.append(f"→ {job.library} · {job.preset}", style=roles["dim"])
         if job.state is JobState.FAILED:
-            second = Text(f"failed: {job.reason or 'no reason recorded'}", style=roles["bad"])
-            second.append("  r retries", style=roles["dim"])
+            second = Text(f"failed: {job.reason or 'no reason recorded'}  ", style=roles["bad"])
+            second.append("r retries", style=roles["dim"])
         elif job.reason and job.state is JobState.INTERRUPTED:
             second = Text(job.reason, style=roles["warn"])
         elif job.reason:

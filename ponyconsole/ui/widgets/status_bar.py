@@ -13,9 +13,10 @@ from ponyconsole.backends.protocol import SourceStatus
 from ponyconsole.domain.models import JobState
 from ponyconsole.ui import palette
 from ponyconsole.ui.render_jobs import STATE_ICONS, STATE_ROLES
+from ponyconsole.ui.widgets.roles import CachedRoles
 
 
-class StatusBar(Widget):
+class StatusBar(CachedRoles, Widget):
     COMPONENT_CLASSES = palette.COMPONENT_CLASSES
 
     mode: reactive[str] = reactive("local")
@@ -30,21 +31,30 @@ class StatusBar(Widget):
         self.counts = tuple((state, counter[state]) for state in JobState if counter[state])
 
     def render(self) -> Text:
-        roles = palette.palette_of(self)
+        roles = self.roles
         text = Text("ponyconsole ", style=roles["title"])
         text.append(f"{self.mode} · {self.ponies} " + ("pony" if self.ponies == 1 else "ponies"))
+        # A coloured label carries its trailing space, so no run starts with a space
+        # (rsvg drops a run's leading space, which ran words together in screenshots).
         narrow = self.size.width < 100
         for state, count in self.counts:
-            text.append(" " if narrow else " · ")
-            label = f"{STATE_ICONS[state]}{count}" if narrow else f"{count} {state.value}"
-            text.append(label, style=roles[STATE_ROLES[state]])
+            style = roles[STATE_ROLES[state]]
+            if narrow:
+                text.append(" ")
+                text.append(f"{STATE_ICONS[state]}{count}", style=style)
+            else:
+                text.append("· " if text.plain.endswith(" ") else " · ")
+                text.append(f"{count} {state.value} ", style=style)
         if self.filter_text:
-            text.append(f"  filter: {self.filter_text}", style=roles["warn"])
+            text.append("  ")
+            text.append(f"filter: {self.filter_text}", style=roles["warn"])
         if self.connection:
-            text.append(f"  {self.connection}", style=roles["bad"])
+            text.append("  ")
+            text.append(self.connection, style=roles["bad"])
         lost = [source for source in self.sources if not source.connected]
         if lost:
-            text.append("  " + stale_text(lost, time.time()), style=roles["bad"])
+            text.append("  ")
+            text.append(stale_text(lost, time.time()), style=roles["bad"])
         return text
 
 
