@@ -83,7 +83,7 @@ def test_viewer_sees_everything_and_may_change_nothing(
     assert perms.allowed == frozenset()
     assert perms.reason == (
         "not allowed by RBAC: create jobs, delete jobs, patch nodes, list pods (all namespaces), "
-        f"create pods/eviction (as system:serviceaccount:{ns}:ponyconsole-viewer)"
+        f"create pods/eviction (all namespaces) (as system:serviceaccount:{ns}:ponyconsole-viewer)"
     )
     assert perms.refusal(Action.CANCEL) == perms.reason
     assert perms.refusal(Action.ENQUEUE) == perms.reason
