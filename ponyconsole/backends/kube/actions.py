@@ -13,6 +13,7 @@ import copy
 import json
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -29,6 +30,8 @@ JSON = dict[str, Any]
 DELETE_DEADLINE_S = 30.0
 #: Per request: a hung API server must not hang an action forever.
 REQUEST_TIMEOUT = (5, 30)
+#: Evictions in flight at once during a drain.
+EVICTIONS_AT_ONCE = 8
 
 _SERVER_SET_METADATA = (
     "uid",
@@ -317,14 +320,18 @@ def drain(api: ApiClient, node: str) -> DrainResult:
     """Cordon ``node``, then evict each pod of its plan once (PodDisruptionBudgets respected).
 
     A refused eviction is reported with the API's reason, not retried: the
-    user drains again when the budget allows.
+    user drains again when the budget allows. Evictions go out a few at a
+    time: the API server answers each in ~100 ms here (a delete takes ~6 ms).
     """
     set_unschedulable(api, node, True)
+    plan = drain_plan(api, node, None)
     evicted: list[str] = []
     refused: list[tuple[str, str]] = []
-    for pod in drain_plan(api, node, None):
-        with _api_errors():
-            reason = evict(api, pod)
+    if not plan:
+        return DrainResult(node=node)
+    with _api_errors(), ThreadPoolExecutor(max_workers=min(EVICTIONS_AT_ONCE, len(plan))) as pool:
+        reasons = list(pool.map(lambda pod: evict(api, pod), plan))
+    for pod, reason in zip(plan, reasons, strict=True):
         if reason is None:
             evicted.append(pod)
         else:
