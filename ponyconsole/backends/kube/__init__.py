@@ -1,0 +1,1 @@
+"""The Kubernetes backend: the cluster is the source of truth (see backend.py)."""
