@@ -81,6 +81,8 @@ def load_cluster_config(
         raise BackendError(f"kubeconfig {kubeconfig}: no such file")
     source = os.pathsep.join(str(f) for f in files)
     try:
+        if context is None and len(files) > 1:
+            context = _first_current_context(files)
         loader = config.kube_config._get_kube_config_loader(
             filename=source, active_context=context, persist_config=False
         )
@@ -93,6 +95,17 @@ def load_cluster_config(
     name = str(current.get("name") or "")
     ns = namespace or (current.get("context") or {}).get("namespace") or DEFAULT_NAMESPACE
     return ClusterConfig(conf, name, str(ns), source)
+
+
+def _first_current_context(files: list[Path]) -> str | None:
+    """kubectl takes the first file's current-context; the Python client takes the last."""
+    import yaml
+
+    for path in files:
+        data = yaml.safe_load(path.read_text())
+        if isinstance(data, dict) and data.get("current-context"):
+            return str(data["current-context"])
+    return None
 
 
 def _in_cluster(conf: Any, namespace: str | None) -> ClusterConfig:
