@@ -201,16 +201,18 @@ class Store:
             self._pod_place.clear()
             for name, obj in by_name.items():
                 self._index_pod(obj, name)
-        self.rebuild()
+        self.rebuild(nodes=kind in (NODES, PODS), items=kind in (JOBS, PODS))
 
-    def rebuild(self) -> None:
-        """Convert everything again (after a re-list; the caller resyncs subscribers)."""
-        self.nodes = {}
-        for name in self.raw[NODES]:
-            self._node(name)
-        self.items = {}
-        for video in list(self._jobs_by_video):
-            self.item(video)
-        for video in list(self.progress):
-            if video not in self.items:
-                del self.progress[video]
+    def rebuild(self, nodes: bool = True, items: bool = True) -> None:
+        """Convert again (after a re-list; the caller resyncs subscribers)."""
+        if nodes:
+            self.nodes = {}
+            for name in self.raw[NODES]:
+                self._node(name)
+        if items:
+            self.items = {}
+            for video in list(self._jobs_by_video):
+                self.item(video)
+            for video in list(self.progress):
+                if video not in self.items:
+                    del self.progress[video]
