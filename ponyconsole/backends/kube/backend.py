@@ -373,7 +373,7 @@ class KubeBackend:
             for event in events:
                 self._hub.publish(event)
         elif isinstance(change, Replace):
-            self.store.replace(source, change.items)
+            self.store.replace(source, change.items, convert_now=False)  # _resync converts
             self._sources[source] = SourceStatus(source, synced_at=time.time())
             self._synced.add(source)
             if source in (PODS, JOBS):
@@ -389,6 +389,7 @@ class KubeBackend:
 
     def _resync(self) -> None:
         self._resync_pending = False
+        self.store.rebuild()
         self._hub.resync()
         self.first_sync.set()
 
