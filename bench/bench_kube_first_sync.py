@@ -31,7 +31,7 @@ from cluster.ponycluster import PonyCluster
 from ponyconsole.backends.kube.backend import KubeBackend
 from ponyconsole.backends.kube.config import load_cluster_config
 from ponyconsole.backends.protocol import NodeChanged
-from tests.kube_support import pony_job
+from tests.kube_read_support import pony_job
 
 NAMESPACE = "ponyconsole"
 

@@ -23,7 +23,7 @@ from ponyconsole.backends.protocol import (
 )
 from ponyconsole.domain.models import JobState, Progress, ProgressState, StageKind
 from tests.fixtures.media import HandBrakeRun
-from tests.kube_support import Recorder, backend_for, create_job, pony_job, wait_for
+from tests.kube_read_support import Recorder, backend_for, create_job, pony_job, wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(180)]
 

@@ -14,7 +14,7 @@ from cluster.ponycluster import PonyCluster
 from ponyconsole.backends.kube import convert
 from ponyconsole.domain.kube_names import LAST_REASON_ANNOTATION, RETRIES_ANNOTATION
 from ponyconsole.domain.models import JobState, Progress, ProgressState, StageKind
-from tests.kube_support import create_job, pony_job, raw, wait_sync
+from tests.kube_read_support import create_job, pony_job, raw, wait_sync
 
 
 @pytest.mark.parametrize(

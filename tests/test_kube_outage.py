@@ -14,7 +14,7 @@ from kubernetes import client
 
 from cluster.ponycluster import PonyCluster
 from ponyconsole.backends.protocol import BackendError, JobRemoved, SourceChanged
-from tests.kube_support import Recorder, backend_for, create_job, pony_job, wait_for
+from tests.kube_read_support import Recorder, backend_for, create_job, pony_job, wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(240)]
 
