@@ -1,1 +1,1 @@
-"""The Kubernetes backend: the cluster is the source of truth (see backend.py)."""
+"""Cluster mode: the console on a Kubernetes cluster (read path, actions, permissions)."""
