@@ -365,3 +365,42 @@ async def test_a_stale_resource_version_makes_a_410_relist_and_a_resync(
     finally:
         await recorder.close()
         await backend.stop()
+
+
+async def test_actions_go_through_the_api_and_come_back_through_the_watches(
+    kube_cluster: PonyCluster, kube_namespace: str
+) -> None:
+    backend = await started(kube_cluster, kube_namespace)
+    try:
+        node = await backend.set_cordoned("fluttershy", True)
+        assert node.cordoned
+        await wait_for(lambda: backend.store.nodes["fluttershy"].cordoned, 5, "cordon watched")
+        await backend.set_cordoned("fluttershy", False)
+        await wait_for(lambda: not backend.store.nodes["fluttershy"].cordoned, 5, "uncordon")
+
+        body = pony_job("Retry.mkv", "vid-retry", fail=True, run_duration="1s")
+        await asyncio.to_thread(create_job, kube_cluster, kube_namespace, body)
+        await wait_for(
+            lambda: (j := backend.store.items.get("vid-retry")) and j.state is JobState.FAILED,
+            40,
+            "the item failed",
+        )
+        with pytest.raises(BackendError, match="nothing to cancel"):
+            await backend.cancel("vid-retry")
+        retried = await backend.retry("vid-retry")
+        assert retried.retries == 1
+        again = await wait_for(
+            lambda: (j := backend.store.items.get("vid-retry")) and j.retries == 1 and j,
+            20,
+            "the recreated Job watched",
+        )
+        assert again.reason and "exit code 1" in again.reason  # the last reason is kept
+
+        body = pony_job("Cancel.mkv", "vid-cancel", start_delay="300s")
+        await asyncio.to_thread(create_job, kube_cluster, kube_namespace, body)
+        await wait_for(lambda: "vid-cancel" in backend.store.items, 20, "the item")
+        cancelled = await backend.cancel("vid-cancel")
+        assert cancelled.state is JobState.CANCELLED
+        await wait_for(lambda: "vid-cancel" not in backend.store.items, 30, "the item gone")
+    finally:
+        await backend.stop()

@@ -255,10 +255,9 @@ class KubeBackend:
     async def _retry(self, job: Job) -> Job:
         from ponyconsole.backends.kube import actions
 
-        if not job.state.retryable or job.kube_name is None:
-            raise BackendError(
-                f"{job.name} is {job.state.value}; only failed or cancelled items retry"
-            )
+        if job.state is not JobState.FAILED or job.kube_name is None:
+            # a cancelled item's Jobs are deleted: there is nothing left to retry
+            raise BackendError(f"{job.name} is {job.state.value}; only failed items retry")
         await self._call(actions.retry_job, self._api, self.namespace, job.kube_name)
         return dataclasses.replace(
             job, state=JobState.QUEUED, retries=job.retries + 1, progress=None, stalled=False
