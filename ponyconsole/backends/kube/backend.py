@@ -55,6 +55,10 @@ ENQUEUE_REFUSAL = (
 TICK_SECONDS = 1.0
 LOG_TAIL_LINES = 200
 POOL_SIZE = 64  # watches + one stream per running transcode + actions, without waiting
+# One thread and one stream per followed pod: a home cluster runs a handful of encodes at
+# once; past this many (a misconfigured or a synthetic cluster) the rest show no progress
+# rather than costing hundreds of threads.
+MAX_FOLLOWED = 48
 
 
 class KubeBackend:
@@ -402,7 +406,7 @@ class KubeBackend:
             and self.store.video_of_pod(name) is not None
             and self.store.is_transcode_pod(pod)
         )
-        if wanted and name not in self.followers:
+        if wanted and name not in self.followers and len(self.followers) < MAX_FOLLOWED:
             follower = ProgressFollower(self._core(), self.namespace, name, _container(pod))
             self.followers[name] = follower
             follower.start()
