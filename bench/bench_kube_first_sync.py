@@ -1,10 +1,10 @@
 """Time to the first full Resync of KubeBackend against the real test cluster, at scale.
 
 Starts the pony test cluster (cluster/ponycluster.py), adds ``--nodes`` more
-kwok nodes and ``--jobs`` ponyconsole Jobs (each with its pod, run by kwok),
-(they run 2 s and complete, as in DESIGN.md's scale run), then times, from ``start()``: the first full Resync (the three lists landed
-and were converted), and splits out the loop's share (the conversion, which
-blocks the UI) from the network's. Also times one cordon to its NodeChanged.
+kwok nodes and ``--jobs`` ponyconsole Jobs (each with its pod, run by kwok for
+2 s, as in DESIGN.md's scale run), then times, from ``start()``: the first full
+Resync (the three lists landed and were converted), and the loop's share of it
+(the conversion, which blocks the UI). Also times one cordon to its NodeChanged.
 
     .venv/bin/python bench/bench_kube_first_sync.py [--nodes 294] [--jobs 3000]
 """
