@@ -87,6 +87,7 @@ class PonyConsole(App[None]):
     def compose(self) -> ComposeResult:
         # Kept as attributes: a modal on top must not hide them from event handlers.
         self.status = StatusBar(id="status")
+        self.status.clock = self.clock
         self.ponies = PonyGrid(clock=self.clock, id="ponies")
         self.ponies_stale = StaleNote(_node_source, self.clock, id="ponies-stale")
         self.jobs_stale = StaleNote(_job_source, self.clock, id="jobs-stale")
@@ -109,9 +110,11 @@ class PonyConsole(App[None]):
 
     COMPACT_BELOW = 40  # terminal rows under which tiles drop to two lines of figures
 
-    async def on_resize(self) -> None:
-        self.ponies.set_compact(self.size.height < self.COMPACT_BELOW)
-        await self.ponies.on_resize_screen()
+    async def on_resize(self, event: textual_events.Resize) -> None:
+        # Called before App's own handler: self.size is still the old size here.
+        height = event.size.height
+        self.ponies.set_compact(height < self.COMPACT_BELOW)
+        await self.ponies.on_resize_screen(height)
 
     def tiles(self) -> list[PonyTile]:
         return self.ponies.tiles()

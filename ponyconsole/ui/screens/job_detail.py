@@ -61,9 +61,16 @@ def describe_stages(job: Job) -> Table | Text:
     if not job.stages:
         return Text("-")
     table = Table(box=None, padding=(0, 2, 0, 0), show_edge=False, header_style="bold")
-    for column in ("STAGE", "STATE", "JOB", "NODE"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("REASON", no_wrap=True, overflow="ellipsis")  # in full above
+    widths = {
+        "STAGE": max(len(s.kind.value) for s in job.stages),
+        "STATE": max(len(s.state.value) for s in job.stages),
+        "JOB": max(len(s.kube_name or "-") for s in job.stages),
+        "NODE": max(len(s.node or "-") for s in job.stages),
+    }
+    for column, width in widths.items():
+        table.add_column(column, no_wrap=True, min_width=max(width, len(column)))
+    # the reason in full is above; here one line of it, in the room left
+    table.add_column("REASON", no_wrap=True, overflow="ellipsis", max_width=48)
     for stage in job.stages:
         table.add_row(
             stage.kind.value,
