@@ -145,6 +145,11 @@ def render_item_lines(jobs: Sequence[Job], width: int, rows: int, palette: Palet
         return [Text("idle", style=palette["dim"])]
     if len(jobs) <= rows:
         return [render_item_line(job, width, palette) for job in jobs]
+    if rows == 1:  # the first item, and how many more
+        more = f" +{len(jobs) - 1}"
+        line = render_item_line(jobs[0], max(1, width - len(more)), palette)
+        line.append(more, style=palette["dim"])
+        return [line]
     shown = [render_item_line(job, width, palette) for job in jobs[: rows - 1]]
     running = sum(1 for job in jobs[rows - 1 :] if job.state is JobState.RUNNING)
     more = f"+{len(jobs) - rows + 1} more" + (f" ({running} running)" if running else "")

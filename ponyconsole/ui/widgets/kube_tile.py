@@ -37,16 +37,22 @@ class KubeTile(PonyTile):
         # A grid row is as tall as its tiles' content: always render the full height.
         rows = self.ROWS_COMPACT if self.compact else self.ROWS
         node = self.node
-        lines: list[Text] = []
+        head: dict[str, Text] = {}
         if node is not None:
-            lines.append(requests_text(node, roles, width))
-            if rows >= 4:
-                lines.append(facts_text(node, self.clock(), width, roles))
+            if node.allocatable_cpu_milli is not None or node.allocatable_memory is not None:
+                head["requests"] = requests_text(node, roles, width)
+            head["facts"] = facts_text(node, self.clock(), width, roles)
             if node.metrics is not None:
                 figures = render_metrics(
                     node.metrics, self.cpu_history, self.watt_history, width, roles, compact=True
                 )
-                lines.extend(figures[: 2 if rows >= 6 else 1 if rows >= 4 else 0])
+                head["cpu"], head["swap"] = figures[0], figures[1]
+        # Items get the room they need (at least one line, leaving two for the node);
+        # the node's lines fill the rest, most telling first.
+        item_rows = max(1, min(len(self.jobs) or 1, rows - 2))
+        keep = [k for k in ("requests", "cpu", "facts", "swap") if k in head]
+        keep = keep[: max(0, rows - item_rows)]
+        lines = [head[k] for k in ("requests", "facts", "cpu", "swap") if k in keep]
         lines.extend(render_item_lines(self.jobs, width, max(1, rows - len(lines)), roles))
         lines.extend(Text() for _ in range(rows - len(lines)))
         for line in lines:
