@@ -356,8 +356,9 @@ async def test_a_stale_resource_version_makes_a_410_relist_and_a_resync(
         await wait_for(lambda: recorder.resyncs(), 5, "the first event")
         before = len(recorder.resyncs())
         informer = backend.informers["nodes"]
-        lists = informer.lists
+        lists, gone = informer.lists, informer.gone
         informer.break_watch(resource_version="1")  # far older than the watch cache holds
+        await wait_for(lambda: informer.gone > gone, 15, "410 Gone")
         await wait_for(lambda: informer.lists > lists, 15, "a re-list after 410 Gone")
         await wait_for(lambda: len(recorder.resyncs()) > before, 5, "a Resync")
         last = recorder.resyncs()[-1].snapshot

@@ -123,6 +123,8 @@ class Informer:
         self.resource_version: str | None = None
         self.last_heard: float | None = None
         self.lists = 0  # how many lists were made (tests, benchmarks)
+        self.gone = 0  # how many 410 Gone answers made a re-list
+        self._broken = False  # break_watch asked: the watch's end is no failure
 
     # -- lifecycle (any thread) ---------------------------------------------
 
@@ -141,6 +143,7 @@ class Informer:
         with self._lock:
             if resource_version is not None:
                 self.resource_version = resource_version
+            self._broken = True
             response = self._response
         if response is not None:
             with contextlib.suppress(Exception):
@@ -168,12 +171,18 @@ class Informer:
                 self._watch()
                 failures = 0
             except Gone:
+                self.gone += 1
                 need_list = True
             except Exception as exc:
                 if self._stop.is_set():
                     break
+                with self._lock:
+                    broken, self._broken = self._broken, False
+                if broken:
+                    continue  # closed on purpose: watch again from the version set
                 need_list = True
                 if _status_of(exc) == 410:
+                    self.gone += 1
                     continue
                 failures += 1
                 if failures == 1:
@@ -221,6 +230,7 @@ class Informer:
         timeout = random.randint(*WATCH_SECONDS)
         with self._lock:
             rv = self.resource_version
+            self._broken = False
         response = self._call(
             watch=True,
             allow_watch_bookmarks=True,
