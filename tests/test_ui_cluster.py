@@ -19,7 +19,7 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from ponyconsole.backends.memory import MemoryBackend
-from ponyconsole.backends.protocol import SourceChanged, SourceStatus
+from ponyconsole.backends.protocol import JobRemoved, NodeRemoved, SourceChanged, SourceStatus
 from ponyconsole.backends.scenes import NOW, big_kube_scene, kube_scene
 from ponyconsole.domain.models import JobState
 from ponyconsole.ui import palette
@@ -229,3 +229,27 @@ async def test_tiles_turn_into_lines_when_they_no_longer_fit_and_back() -> None:
         assert not app.tiles()
         await pilot.resize_terminal(160, 48)
         await until(pilot, lambda: laid_out(app, 9))
+
+
+async def test_removing_the_selected_job_or_node_keeps_the_stream_alive() -> None:
+    """A JobRemoved/NodeRemoved of the selected row once raised KeyError in the list's
+    reorder, which stopped the event stream (a retry on the cluster removes the old Job)."""
+    nodes, jobs = big_kube_scene(40)
+    backend = MemoryBackend(nodes, jobs, mode="cluster")
+    app = PonyConsole(backend, clock=lambda: NOW)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: app.ponies.lines_mode and app.job_list.jobs)
+        selected = app.job_list.selected
+        assert selected is not None
+        backend._jobs.pop(selected.id)
+        backend._emit(JobRemoved(selected.id))
+        await until(pilot, lambda: selected.id not in app.job_list.jobs)
+        lines = app.query_one(NodeLines)
+        gone = lines.selected
+        assert gone is not None
+        backend._nodes.pop(gone.name)
+        backend._emit(NodeRemoved(gone.name))
+        await until(pilot, lambda: gone.name not in lines.visible_names)
+        await backend.set_cordoned("pony-020", True)  # the stream still flows
+        await until(pilot, lambda: app.ponies.nodes["pony-020"].cordoned)
+        assert "event stream stopped" not in app.status.render().plain

@@ -114,13 +114,14 @@ class NodeLines(ScrollView, can_focus=True):
         return node_matches(node, self._items.get(node.name, ()), self.query_text)
 
     def _reorder(self) -> None:
-        selected = self.selected
+        # by name: the selected node may just have been removed (remove_node() of it)
+        selected = self._order[self.cursor] if 0 <= self.cursor < len(self._order) else None
         nodes = sorted((n for n in self._by_name.values() if self._matches(n)), key=row_key)
         self._order = [node.name for node in nodes]
         self._index = {name: i for i, name in enumerate(self._order)}
         self.virtual_size = Size(self.scrollable_content_region.width, len(self._order))
-        if selected is not None and selected.name in self._index:
-            self.cursor = self._index[selected.name]
+        if selected is not None and selected in self._index:
+            self.cursor = self._index[selected]
         else:
             self.cursor = min(self.cursor, max(0, len(self._order) - 1))
         self.refresh()
