@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 
 from rich.text import Text
 from textual.reactive import reactive
@@ -25,6 +26,7 @@ class StatusBar(CachedRoles, Widget):
     connection: reactive[str] = reactive("")
     sources: reactive[tuple[SourceStatus, ...]] = reactive(())
     filter_text: reactive[str] = reactive("")
+    clock: Callable[[], float] = time.time  # the app's clock (fixed in snapshots)
 
     def set_counts(self, states: list[JobState]) -> None:
         counter = Counter(states)
@@ -54,7 +56,7 @@ class StatusBar(CachedRoles, Widget):
         lost = [source for source in self.sources if not source.connected]
         if lost:
             text.append("  ")
-            text.append(stale_text(lost, time.time()), style=roles["bad"])
+            text.append(stale_text(lost, self.clock()), style=roles["bad"])
         return text
 
 
