@@ -49,7 +49,7 @@ def kube(read_only: bool = False) -> MemoryBackend:
 
 def tile_text(tile: PonyTile) -> str:
     """The tile's title and lines as plain text."""
-    body = "\n".join(line.plain for line in tile.render().renderables)
+    body = "\n".join(tile.render_line(y).text for y in range(tile.content_size.height))
     title = tile.border_title
     title = Text.from_markup(title) if isinstance(title, str) else title or Text()
     return f"{title.plain}\n{body}"

@@ -66,7 +66,7 @@ def bar(percent: float, width: int, fill: Style | str = "", empty: Style | str =
     return text
 
 
-_CONTROL = {c: "�" for c in range(32)} | {0x0A: "␤", 0x0D: "␍", 0x09: " ", 0x7F: "�"}
+_CONTROL = {c: "�" for c in range(32)} | {0x0A: "␤", 0x0D: "␍", 0x09: "␉", 0x7F: "�"}
 
 
 def printable(text: str) -> str:

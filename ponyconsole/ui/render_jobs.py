@@ -76,11 +76,11 @@ def _name(job: Job, now: float, palette: Palette, width: int) -> Text:
 
 
 def _library(job: Job, now: float, palette: Palette, width: int) -> Text:
-    return Text(truncate(job.library, width), style=palette["dim"])
+    return Text(truncate(job.library.strip(), width), style=palette["dim"])
 
 
 def _preset(job: Job, now: float, palette: Palette, width: int) -> Text:
-    return Text(truncate(job.preset, width), style=palette["dim"])
+    return Text(truncate(job.preset.strip(), width), style=palette["dim"])
 
 
 def _progress_or_reason(job: Job, now: float, palette: Palette, width: int) -> Text:
@@ -226,7 +226,11 @@ def render_row(job: Job, width: int, now: float, palette: Palette) -> Text:
     for i, (column, w) in enumerate(layout(width)):
         if i:
             row.append(" ")
-        row.append_text(_fit(column.cell(job, now, palette, w), w, column.justify))
+        cell = column.cell(job, now, palette, w)
+        lead = len(cell.plain) - len(cell.plain.lstrip(" "))
+        if lead and column.justify == "left":  # a name's leading spaces say nothing here
+            cell = cell[lead:]
+        row.append_text(_fit(cell, w, column.justify))
     return spaces_trail(_fit(row, width, "left"))
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from rich.console import Group
 from rich.text import Text
+from textual.geometry import Size
 from textual.reactive import reactive
+from textual.strip import Strip
 
 from ponyconsole.domain.models import Job, JobState
 from ponyconsole.ui import palette
@@ -23,17 +24,43 @@ from ponyconsole.ui.widgets.pony_tile import PonyTile
 
 
 class KubeTile(PonyTile):
+    """Drawn with the line API like ``PonyTile``: its lines are built once per change."""
+
+    COMPONENT_CLASSES = palette.COMPONENT_CLASSES
     jobs: reactive[tuple[Job, ...]] = reactive((), layout=False)
+    _kube_lines: list[Text] | None = None
+    _kube_width = 0
 
     clock: Callable[[], float] = time.time
     ROWS, ROWS_COMPACT = 6, 3  # content lines (styles/app.tcss: KubeTile height 8 / 5)
 
     def watch_jobs(self, jobs: tuple[Job, ...]) -> None:
         self.job = next((j for j in jobs if j.state is JobState.RUNNING), None)
+        self._kube_lines = None
+        self.refresh()
 
-    def render(self) -> Group:
-        roles = palette.palette_of(self)
-        width = max(10, self.content_size.width)
+    def watch_node(self, node: object) -> None:
+        super().watch_node(node)  # type: ignore[arg-type]
+        self._kube_lines = None
+        self.refresh()
+
+    def watch_compact(self) -> None:
+        super().watch_compact()
+        self._kube_lines = None
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return self.ROWS_COMPACT if self.compact else self.ROWS
+
+    def render_line(self, y: int) -> Strip:
+        width = self._width()
+        if self._kube_lines is None or self._kube_width != width:
+            self._kube_lines = self._render_lines(width)
+            self._kube_width = width
+        text = self._kube_lines[y] if y < len(self._kube_lines) else Text()
+        return self._strip(text.copy(), self.content_size.width)
+
+    def _render_lines(self, width: int) -> list[Text]:
+        roles = self.roles
         # A grid row is as tall as its tiles' content: always render the full height.
         rows = self.ROWS_COMPACT if self.compact else self.ROWS
         node = self.node
@@ -55,7 +82,4 @@ class KubeTile(PonyTile):
         lines = [head[k] for k in ("requests", "facts", "cpu", "swap") if k in keep]
         lines.extend(render_item_lines(self.jobs, width, max(1, rows - len(lines)), roles))
         lines.extend(Text() for _ in range(rows - len(lines)))
-        for line in lines:
-            line.no_wrap = True
-            line.overflow = "ellipsis"
-        return Group(*lines)
+        return lines

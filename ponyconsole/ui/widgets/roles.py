@@ -25,7 +25,10 @@ class CachedRoles:
     @property
     def roles(self) -> dict[str, Style]:
         if self._roles is None:
-            self._roles = palette.palette_of(cast(Widget, self))
+            try:
+                self._roles = palette.palette_of(cast(Widget, self))
+            except KeyError:  # mounted, but its stylesheet is not applied yet: plain for now
+                return {role: Style() for role in palette.ROLES}
         return self._roles
 
     def notify_style_update(self) -> None:
