@@ -184,7 +184,8 @@ def retry_job(api: ApiClient, namespace: str, job_name: str) -> JSON:
     """Delete the failed Job and create it again; returns the new Job's JSON.
 
     The delete is conditional on the uid read, so two retries at once (or a
-    Job replaced meanwhile) cannot delete the wrong one.
+    Job replaced meanwhile) cannot delete the wrong one; a dry-run create
+    comes first, so a Job that could not be created again is not deleted.
     """
     batch = client.BatchV1Api(api)
     with _api_errors():
@@ -199,7 +200,23 @@ def retry_job(api: ApiClient, namespace: str, job_name: str) -> JSON:
                 f"job {job_name} has not failed ({state}); only a failed job is retried"
             )
         reason = failure_reason(api, job)
-        body = retry_spec(job, reason)
+        spec = retry_spec(job, reason)
+        new_job = client.V1Job.from_dict(spec)
+        if new_job is None:
+            raise BackendError(f"job {job_name}: its spec could not be read back")
+        # Nothing is deleted that could not be created again: the same Job under a
+        # generated name goes through a dry-run create first (RBAC, quota, admission,
+        # validation all answer, nothing is stored).
+        probe = copy.deepcopy(spec)
+        probe["metadata"].pop("name", None)
+        probe["metadata"]["generateName"] = f"{job_name[:50]}-"
+        batch.create_namespaced_job(
+            namespace,
+            client.V1Job.from_dict(probe),
+            dry_run="All",
+            _preload_content=False,
+            _request_timeout=REQUEST_TIMEOUT,
+        )
         batch.delete_namespaced_job(
             job_name,
             namespace,
@@ -216,13 +233,25 @@ def retry_job(api: ApiClient, namespace: str, job_name: str) -> JSON:
             f"job {job_name}",
             DELETE_DEADLINE_S,
         )
-        created = batch.create_namespaced_job(
-            namespace,
-            client.V1Job.from_dict(body),
-            _preload_content=False,
-            _request_timeout=REQUEST_TIMEOUT,
-        )
-        return _json(created)
+    return _create_again(batch, namespace, job_name, new_job)
+
+
+def _create_again(batch: client.BatchV1Api, namespace: str, name: str, job: client.V1Job) -> JSON:
+    """Create the retried Job; the old one is gone, so a passing failure is tried again."""
+    deadline = time.monotonic() + DELETE_DEADLINE_S
+    while True:
+        try:
+            created = batch.create_namespaced_job(
+                namespace, job, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
+            )
+            return _json(created)
+        except Exception as e:
+            transient = not isinstance(e, ApiException) or e.status in (429, 500, 503, 504)
+            if not transient or time.monotonic() > deadline:
+                raise BackendError(
+                    f"job {name} was deleted but could not be created again: {to_backend_error(e)}"
+                ) from e
+            time.sleep(0.5)
 
 
 def cancel_job(api: ApiClient, namespace: str, job_name: str) -> None:
