@@ -7,6 +7,7 @@ objects, not only on the screen. The quick UI-only variants are in test_ui_clust
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -119,22 +120,31 @@ async def test_the_console_opens_in_cluster_mode_with_six_pony_tiles(
 async def test_a_node_cordoned_through_the_api_shows_on_its_tile_within_a_second(
     kube_cluster: PonyCluster, kube_namespace: str
 ) -> None:
+    """Ten cordons and uncordons made with the API; each shows on the tile within 1 s."""
     app, _ = console(kube_cluster, kube_namespace)
     core = client.CoreV1Api(kube_cluster.api_client())
+    delays: list[float] = []
     try:
         async with app.run_test(size=(160, 48)) as pilot:
             await until(pilot, lambda: laid_out(app, 6), 10)
             await until(pilot, lambda: "fluttershy · ready" in tile_text(tile(app, "fluttershy")))
-            core.patch_node("fluttershy", {"spec": {"unschedulable": True}})
-            patched = time.monotonic()
-            await until(
-                pilot, lambda: "fluttershy · cordoned" in tile_text(tile(app, "fluttershy")), 5
-            )
-            seen = time.monotonic() - patched
-            assert tile(app, "fluttershy").has_class("-cordoned")
-            assert seen < 1.0, f"the cordon showed after {seen:.2f} s"
+            for i in range(10):
+                cordon = i % 2 == 0
+                core.patch_node("fluttershy", {"spec": {"unschedulable": cordon}})
+                patched = time.monotonic()
+                word = "cordoned" if cordon else "ready"
+
+                def shown(word: str = word) -> bool:
+                    return f"fluttershy · {word}" in tile_text(tile(app, "fluttershy"))
+
+                await until(pilot, shown, 5, f"fluttershy {word}")
+                delays.append(time.monotonic() - patched)
+                assert tile(app, "fluttershy").has_class("-cordoned") is cordon
     finally:
         uncordon(kube_cluster, "fluttershy")
+    delays.sort()
+    sys.__stderr__.write(f"cordon -> tile: p50 {delays[4]:.3f} s, max {delays[-1]:.3f} s\n")
+    assert delays[-1] < 1.0, delays
 
 
 async def test_c_sets_and_clears_unschedulable(
