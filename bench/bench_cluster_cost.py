@@ -124,8 +124,10 @@ def console_client(kubeconfig: Path, env: list[str], nodes: int, jobs: int) -> C
 
 def k9s_clients(kubeconfig: Path, env: list[str], nodes: int, jobs: int) -> list[Client]:
     """k9s's nodes and jobs views, read-only. Painted: the view's title shows the full count."""
+    state = next(e.split("=", 1)[1] for e in env if e.startswith("XDG_STATE_HOME="))
     base = [*env, str(k9s_binary()), "--kubeconfig", str(kubeconfig), "--readonly"]
-    node_title = re.compile(rf"Nodes\(all\)\[{nodes}\]", re.IGNORECASE)
+    base += ["--logFile", str(Path(state) / "k9s.log")]
+    node_title = re.compile(rf"Nodes(\([^)]*\))?\[{nodes}\]", re.IGNORECASE)
     job_title = re.compile(rf"Jobs\({NAMESPACE}\)\[{jobs}\]", re.IGNORECASE)
 
     def cordoned(screen: str, node: str) -> bool:
