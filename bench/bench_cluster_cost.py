@@ -107,14 +107,23 @@ def _lines_with(screen: str, word: str) -> list[str]:
     return [line for line in screen.splitlines() if pat.search(line)]
 
 
-def console_client(kubeconfig: Path, env: list[str], nodes: int, jobs: int) -> Client:
-    """The console in cluster mode. Painted: the last pony's name and the Job count shown."""
+def _count(n: int) -> str:
+    return rf"(?<![\d,])({n}|{n:,})(?![\d,])"
+
+
+def console_client(kubeconfig: Path, env: list[str], nodes: int, ok: int, failed: int) -> Client:
+    """The console in cluster mode. Painted: its header counts every pony and every item."""
     argv = [*env, str(BIN / "ponyconsole"), "--kubeconfig", str(kubeconfig)]
     argv += ["--namespace", NAMESPACE]
-    count = re.compile(rf"(?<!\d)({jobs}|{jobs:,})(?!\d)")
+    wanted = [
+        re.compile(_count(nodes) + " ponies"),
+        re.compile(_count(ok) + " succeeded"),
+        re.compile(_count(failed) + " failed"),
+    ]
 
     def painted(screen: str) -> bool:
-        return PONY_NAMES[-1] in screen and bool(count.search(screen))
+        header = "\n".join(screen.splitlines()[:3])
+        return all(p.search(header) for p in wanted)
 
     def cordoned(screen: str, node: str) -> bool:
         return any("cordoned" in line for line in _lines_with(screen, node))
@@ -294,21 +303,24 @@ def running_cluster(extra_nodes: int) -> Iterator[PonyCluster]:
         cluster.stop()
 
 
-def fill_jobs(cluster: PonyCluster, count: int) -> None:
+def fill_jobs(cluster: PonyCluster, count: int) -> tuple[int, int]:
+    """``count`` finished Jobs; (succeeded, failed)."""
     t0 = time.monotonic()
     load.create_jobs(cluster, NAMESPACE, load.finished_jobs(count))
     ok, failed = load.wait_jobs_finished(cluster, NAMESPACE, count, timeout=max(180, count / 5))
-    print(f"jobs: {ok} succeeded, {failed} failed, after {time.monotonic() - t0:.0f} s")
+    print(f"jobs: {ok} succeeded, {failed} failed, after {time.monotonic() - t0:.0f} s", flush=True)
+    return ok, failed
 
 
 def make_clients(
-    args: argparse.Namespace, cluster: PonyCluster, tmp: Path, jobs: int
+    args: argparse.Namespace, cluster: PonyCluster, tmp: Path, done: tuple[int, int]
 ) -> list[Client]:
     env = private_env(tmp)
     nodes = len(cluster.nodes)
+    jobs = sum(done)
     clients = []
     if not args.skip_console:
-        clients.append(console_client(cluster.kubeconfig, env, nodes, jobs))
+        clients.append(console_client(cluster.kubeconfig, env, nodes, *done))
     if not args.skip_k9s:
         clients += k9s_clients(cluster.kubeconfig, env, nodes, jobs)
     return clients
@@ -322,10 +334,10 @@ def small(args: argparse.Namespace, tmp: Path, results: dict[str, dict[str, floa
         f"{capture.rate:.1f} lines/s"
     )
     with running_cluster(0) as cluster:
-        fill_jobs(cluster, jobs)
+        done = fill_jobs(cluster, jobs)
         panes = Panes(args.width, args.height)
         try:
-            clients = make_clients(args, cluster, tmp, jobs)
+            clients = make_clients(args, cluster, tmp, done)
             for c in clients:  # one after the other, so they do not slow each other's start
                 paint = panes.start(c)
                 results.setdefault(c.key, {})["small first paint s"] = paint
@@ -362,7 +374,7 @@ def small(args: argparse.Namespace, tmp: Path, results: dict[str, dict[str, floa
 def large(args: argparse.Namespace, tmp: Path, results: dict[str, dict[str, float]]) -> None:
     jobs = 3000
     with running_cluster(294) as cluster:
-        fill_jobs(cluster, jobs)
+        done = fill_jobs(cluster, jobs)
         time.sleep(args.settle)  # let the controllers finish their last writes
         before = load.request_counts(cluster)
         time.sleep(args.api_seconds)
@@ -372,7 +384,7 @@ def large(args: argparse.Namespace, tmp: Path, results: dict[str, dict[str, floa
             f"client ({dict(baseline.most_common(4))})",
             flush=True,
         )
-        for c in make_clients(args, cluster, tmp, jobs):
+        for c in make_clients(args, cluster, tmp, done):
             panes = Panes(args.width, args.height)
             try:
                 r = results.setdefault(c.key, {})
