@@ -13,7 +13,7 @@ from ponyconsole.backends.scenes import NOW
 from ponyconsole.ui.app import PonyConsole
 from ponyconsole.ui.screenshots import SHOTS
 
-SIZES = [(80, 24), (160, 48)]
+SIZES = [(80, 24), (160, 48), (200, 60)]
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

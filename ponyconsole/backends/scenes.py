@@ -5,6 +5,8 @@ Times are relative to a fixed `now`, so every render of a scene is identical.
 
 from __future__ import annotations
 
+import dataclasses
+
 from ponyconsole.domain.models import (
     Disc,
     Job,
@@ -15,6 +17,8 @@ from ponyconsole.domain.models import (
     Progress,
     ProgressState,
     RipKind,
+    Stage,
+    StageKind,
     Title,
 )
 
@@ -196,4 +200,173 @@ def cluster_scene() -> tuple[list[Node], list[Job]]:
             )
         )
     jobs = scene_jobs((PONIES[1], PONIES[2]))
+    return nodes, jobs
+
+
+# --- cluster mode: several pods per pony, pending, stalled, many nodes ------------------
+
+NAMESPACE = "ponyconsole"
+CPU_MILLI, MEMORY = 4000, 16 * GIB
+TRANSCODE_REQUEST = (2000, 3 * GIB)  # what the transcode Job template requests
+UPLOAD_REQUEST = (100, 256 * 1024**2)
+SCHEDULER_MESSAGE = (
+    "0/6 nodes are available: 1 node(s) were unschedulable, 5 node(s) didn't match "
+    "Pod's node affinity/selector. preemption: 0/6 nodes are available: "
+    "6 Preemption is not helpful for scheduling."
+)
+
+
+def _kube(job: Job, stage: StageKind = StageKind.TRANSCODE) -> Job:
+    """The scene's item as the kube backend gives it: stages, Job names, namespace."""
+    base = job.name.rsplit(".", 1)[0].lower()
+    slug = "-".join(filter(None, "".join(c if c.isalnum() else "-" for c in base).split("-")))
+    transcode_state = job.state if stage is StageKind.TRANSCODE else JobState.SUCCEEDED
+    stages = [
+        Stage(
+            StageKind.TRANSCODE,
+            transcode_state,
+            f"{slug}-transcode",
+            job.node if stage is StageKind.TRANSCODE else "applejack",
+            job.reason if stage is StageKind.TRANSCODE else None,
+            job.started_at,
+        )
+    ]
+    if stage is StageKind.UPLOAD:
+        stages.append(Stage(StageKind.UPLOAD, job.state, f"{slug}-upload", job.node))
+    current = stages[-1]
+    return dataclasses.replace(
+        job,
+        stage=current.kind.value,
+        stages=tuple(stages),
+        namespace=NAMESPACE,
+        kube_name=current.kube_name,
+        command=(),
+    )
+
+
+def cluster_jobs() -> list[Job]:
+    rd, pp, fs, rr = "rainbow-dash", "pinkie-pie", "fluttershy", "rarity"
+    jobs = scene_jobs((rd, pp))
+    by_id = {job.id: job for job in jobs}
+    by_id["job0002"] = dataclasses.replace(by_id["job0002"], stalled=True)
+    by_id["job0005"] = dataclasses.replace(
+        by_id["job0005"], state=JobState.PENDING, reason=SCHEDULER_MESSAGE
+    )
+    extra = [
+        _job(
+            11,
+            "Princess Mononoke (1997).mkv",
+            JobState.RUNNING,
+            node=rd,
+            started_at=NOW - 140,
+            progress=running(1, 2, 24.0, 47.9, 2300),
+        ),
+        _job(
+            12,
+            "Howl's Moving Castle (2004).mkv",
+            JobState.RUNNING,
+            node=pp,
+            started_at=NOW - 40,
+        ),
+        _job(
+            13,
+            "Castle in the Sky (1986).mkv",
+            JobState.RUNNING,
+            node=fs,
+            started_at=NOW - 2900,
+            progress=running(2, 2, 93.0, 41.0, 95),
+        ),
+        _job(
+            14,
+            "Ponyo (2008).mkv",
+            JobState.RUNNING,
+            node=rr,
+            started_at=NOW - 600,
+            progress=running(1, 1, 58.0, 88.1, 400),
+        ),
+    ]
+    out = [_kube(by_id[job.id]) for job in jobs]
+    out += [_kube(job, StageKind.UPLOAD if job.id == "job0012" else StageKind.TRANSCODE)
+            for job in extra]  # fmt: skip
+    return out
+
+
+def _requests(jobs: list[Job], node: str) -> tuple[int, int]:
+    cpu = mem = 0
+    for job in jobs:
+        if job.node == node and job.state is JobState.RUNNING:
+            c, m = UPLOAD_REQUEST if job.stage == "upload" else TRANSCODE_REQUEST
+            cpu, mem = cpu + c, mem + m
+    return cpu, mem
+
+
+def kube_node(name: str, jobs: list[Job], **kw: object) -> Node:
+    cpu, mem = _requests(jobs, name)
+    fields: dict[str, object] = {
+        "kubelet_version": "v1.35.4",
+        "created_at": NOW - 12 * 86400,
+        "allocatable_cpu_milli": CPU_MILLI,
+        "allocatable_memory": MEMORY,
+        "requested_cpu_milli": cpu + 100,  # the node agent's own request
+        "requested_memory": mem + 128 * 1024**2,
+        "has_agent": False,
+    }
+    fields.update(kw)
+    return Node(name=name, **fields)  # type: ignore[arg-type]
+
+
+def kube_scene() -> tuple[list[Node], list[Job]]:
+    """Six ponies as the cluster shows them today (no agents yet): several pods per pony,
+    a pending item with the scheduler's message, a stalled one, a cordoned pony still
+    finishing its encode, a NotReady one, one under memory pressure."""
+    jobs = cluster_jobs()
+    twilight, rainbow, pinkie, flutter, apple, rarity = PONIES
+    nodes = [
+        kube_node(twilight, jobs, is_master=True, roles=("control-plane",),
+                  internal_ip="127.0.0.11"),
+        kube_node(rainbow, jobs, internal_ip="127.0.0.12",
+                  metrics=metrics(98.0, 9.8, 31.5, PowerSource.RAPL), has_agent=True),
+        kube_node(pinkie, jobs, internal_ip="127.0.0.13", pressures=("MemoryPressure",)),
+        kube_node(flutter, jobs, internal_ip="127.0.0.14", cordoned=True),
+        kube_node(apple, jobs, internal_ip="127.0.0.15", ready=False),
+        kube_node(rarity, jobs, internal_ip="127.0.0.16", created_at=NOW - 3 * 3600),
+    ]  # fmt: skip
+    return nodes, jobs
+
+
+def big_kube_scene(count: int = 300) -> tuple[list[Node], list[Job]]:
+    """``count`` ponies (the scale bench's cluster): one line each, every state somewhere."""
+    names = [*PONIES, *(f"pony-{i:03d}" for i in range(len(PONIES), count))]
+    jobs: list[Job] = []
+    for i, name in enumerate(names):
+        if i % 3 == 1:
+            jobs.append(
+                _kube(
+                    _job(
+                        100 + i,
+                        f"Episode {i:03d}.mkv",
+                        JobState.RUNNING,
+                        library="tv",
+                        node=name,
+                        started_at=NOW - 60 * (i % 50),
+                        progress=running(1, 1, (i * 7) % 100, 60.0, 300),
+                        stalled=i % 97 == 1,
+                    )
+                )
+            )
+    jobs.append(_kube(_job(99, "Unplaceable.mkv", JobState.PENDING, reason=SCHEDULER_MESSAGE)))
+    nodes = []
+    for i, name in enumerate(names):
+        nodes.append(
+            kube_node(
+                name,
+                jobs,
+                is_master=i == 0,
+                roles=("control-plane",) if i == 0 else (),
+                ready=i % 53 != 7,
+                cordoned=i % 41 == 5,
+                pressures=("DiskPressure",) if i % 67 == 9 else (),
+                internal_ip=f"10.0.{i // 250}.{i % 250 + 1}",
+            )
+        )
     return nodes, jobs

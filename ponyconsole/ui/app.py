@@ -15,7 +15,6 @@ from typing import Any
 from textual import events as textual_events
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
-from textual.containers import Container
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
@@ -46,14 +45,23 @@ from ponyconsole.ui.screens.help import HelpScreen
 from ponyconsole.ui.screens.job_detail import JobDetailScreen
 from ponyconsole.ui.widgets.job_list import JobHeader, JobList
 from ponyconsole.ui.widgets.job_summary import JobSummary
+from ponyconsole.ui.widgets.pony_grid import PonyGrid, tile_id
 from ponyconsole.ui.widgets.pony_tile import PonyTile
+from ponyconsole.ui.widgets.stale_note import StaleNote
 from ponyconsole.ui.widgets.status_bar import StatusBar
 
 STYLES = Path(__file__).resolve().parents[2] / "styles"
 
 
-def tile_id(node_name: str) -> str:
-    return "pony-" + "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in node_name)
+__all__ = ["PonyConsole", "tile_id"]
+
+
+def _node_source(name: str) -> bool:
+    return name == "nodes" or name.startswith("agent")
+
+
+def _job_source(name: str) -> bool:
+    return name in ("jobs", "pods", "queue")
 
 
 class PonyConsole(App[None]):
@@ -79,7 +87,10 @@ class PonyConsole(App[None]):
     def compose(self) -> ComposeResult:
         # Kept as attributes: a modal on top must not hide them from event handlers.
         self.status = StatusBar(id="status")
-        self.ponies = Container(id="ponies")
+        self.status.clock = self.clock
+        self.ponies = PonyGrid(clock=self.clock, id="ponies")
+        self.ponies_stale = StaleNote(_node_source, self.clock, id="ponies-stale")
+        self.jobs_stale = StaleNote(_job_source, self.clock, id="jobs-stale")
         self.job_list = JobList(clock=self.clock, id="jobs")
         self.summary = JobSummary(id="summary")
         self.filter_box = Input(
@@ -88,7 +99,9 @@ class PonyConsole(App[None]):
             compact=True,
         )
         yield self.status
+        yield self.ponies_stale
         yield self.ponies
+        yield self.jobs_stale
         yield JobHeader(id="job-header")
         yield self.job_list
         yield self.summary
@@ -97,13 +110,14 @@ class PonyConsole(App[None]):
 
     COMPACT_BELOW = 40  # terminal rows under which tiles drop to two lines of figures
 
-    def on_resize(self) -> None:
-        compact = self.size.height < self.COMPACT_BELOW
-        for tile in self.tiles():
-            tile.compact = compact
+    async def on_resize(self, event: textual_events.Resize) -> None:
+        # Called before App's own handler: self.size is still the old size here.
+        height = event.size.height
+        self.ponies.set_compact(height < self.COMPACT_BELOW)
+        await self.ponies.on_resize_screen(height)
 
     def tiles(self) -> list[PonyTile]:
-        return list(self.ponies.query(PonyTile))
+        return self.ponies.tiles()
 
     REPAINT_INTERVAL = 0.12  # merge bursts of backend events: at most ~8 repaints a second
 
@@ -122,6 +136,8 @@ class PonyConsole(App[None]):
         self.job_list.refresh_running()
         if any(not source.connected for source in self.sources.values()):
             self.status.refresh()  # "data N s old" grows while disconnected
+            self.ponies_stale.refresh()
+            self.jobs_stale.refresh()
 
     @work(exclusive=True, group="backend", exit_on_error=False)
     async def connect(self) -> None:
@@ -163,11 +179,11 @@ class PonyConsole(App[None]):
             case JobRemoved(job_id=job_id):
                 self.job_list.remove(job_id)
             case NodeChanged(node=node):
-                await self._upsert_node(node)
+                await self.ponies.upsert(node)
+                self.status.ponies = self.ponies.count
             case NodeRemoved(name=name):
-                for tile in self.ponies.query(f"#{tile_id(name)}"):
-                    await tile.remove()
-                self.status.ponies = len(self.tiles())
+                await self.ponies.remove_node(name)
+                self.status.ponies = self.ponies.count
             case SourceChanged(status=source):
                 self.sources[source.name] = source
                 self._show_sources()
@@ -193,45 +209,21 @@ class PonyConsole(App[None]):
         self.sources = {source.name: source for source in snapshot.sources}
         self._show_sources()
         self.job_list.set_jobs(snapshot.jobs)
-        names = {node.name for node in snapshot.nodes}
-        for tile in self.tiles():
-            if tile.node_name not in names:
-                await tile.remove()
-        for node in snapshot.nodes:
-            await self._upsert_node(node)
-        self.status.ponies = len(snapshot.nodes)
+        self.ponies.set_compact(self.size.height < self.COMPACT_BELOW)
+        await self.ponies.resync(snapshot.nodes, cluster=snapshot.mode != "local")
+        self.ponies.set_jobs(snapshot.jobs)
+        self.status.ponies = self.ponies.count
         self.refresh_bindings()
 
     def _show_sources(self) -> None:
-        self.status.sources = tuple(self.sources.values())
-
-    async def _upsert_node(self, node: Node) -> None:
-        tiles = self.ponies.query(f"#{tile_id(node.name)}")
-        if tiles:
-            tile = tiles.first(PonyTile)
-            tile.node = node
-        else:
-            tile = PonyTile(node, id=tile_id(node.name), classes="pony")
-            tile.compact = self.size.height < self.COMPACT_BELOW
-            await self.ponies.mount(tile)
-            tile.job = self._running_on(node.name)
-            count = len(self.tiles())
-            self.status.ponies = count
-            self.ponies.set_class(count == 1, "-single")
-
-    def _running_on(self, node_name: str) -> Job | None:
-        tiles = len(self.tiles())
-        for job in self.job_list.jobs.values():
-            if job.state is JobState.RUNNING and (
-                job.node == node_name or (job.node is None and tiles == 1)
-            ):
-                return job
-        return None
+        sources = tuple(self.sources.values())
+        self.status.sources = sources
+        self.ponies_stale.sources = sources
+        self.jobs_stale.sources = sources
 
     def _jobs_changed(self) -> None:
         self.status.set_counts([j.state for j in self.job_list.jobs.values()])
-        for tile in self.tiles():
-            tile.job = self._running_on(tile.node_name)
+        self.ponies.set_jobs(self.job_list.jobs.values())
         self.refresh_bindings()
 
     @on(JobList.Highlighted)
@@ -350,29 +342,21 @@ class PonyConsole(App[None]):
         if await self.push_screen_wait(Confirm(f"Cancel {job.name}?", what, yes="Cancel job")):
             await self._act(lambda j: f"Cancelled {j.name}", self.backend.cancel(job.id))
 
-    def _target_tile(self) -> PonyTile | None:
-        focused = self.focused
-        if isinstance(focused, PonyTile):
-            return focused
-        tiles = self.tiles()
+    def _target_node(self) -> Node | None:
+        """The pony a key acts on: the focused tile or line, else the selected job's pony."""
         job = self.job_list.selected
-        if job is not None and job.node:
-            for tile in tiles:
-                if tile.node_name == job.node:
-                    return tile
-        return tiles[0] if len(tiles) == 1 else None
+        return self.ponies.selected_node(job.node if job is not None else None)
 
     def action_cordon(self) -> None:
-        tile = self._target_tile()
-        if tile is None or tile.node is None:
+        node = self._target_node()
+        if node is None:
             self.notify("Select a pony first (tab to the tiles).", severity="warning")
             return
-        node = tile.node
         cordon = not node.cordoned
 
         def done(updated: Node) -> str:
             if updated.cordoned:
-                busy = " (its current encode finishes)" if tile.job is not None else ""
+                busy = " (its current encode finishes)" if self.ponies.busy(updated.name) else ""
                 return f"Cordoned {updated.name}: no new jobs{busy}"
             return f"Uncordoned {updated.name}: it takes jobs again"
 
@@ -380,11 +364,11 @@ class PonyConsole(App[None]):
 
     @work
     async def action_drain(self) -> None:
-        tile = self._target_tile()
-        if tile is None or tile.node is None:
+        node = self._target_node()
+        if node is None:
             self.notify("Select a pony first (tab to the tiles).", severity="warning")
             return
-        name = tile.node.name
+        name = node.name
         try:
             plan = await self.backend.drain_plan(name)
         except BackendError as error:
@@ -414,6 +398,7 @@ class PonyConsole(App[None]):
     @on(Input.Changed, "#filter")
     def filter_changed(self, event: Input.Changed) -> None:
         self.job_list.query_text = event.value
+        self.ponies.query_text = event.value
         self.status.filter_text = event.value
 
     @on(Input.Submitted, "#filter")

@@ -87,6 +87,8 @@ def _progress_or_reason(job: Job, now: float, palette: Palette, width: int) -> T
     """On narrow terminals: the failure reason in place of the bar."""
     if job.state is JobState.FAILED and job.reason:
         return Text(truncate(job.reason, width), style=palette["bad"])
+    if job.state is JobState.PENDING and job.reason:
+        return Text(truncate(f"pending: {job.reason}", width), style=palette["warn"])
     return _progress(job, now, palette, width)
 
 
@@ -139,6 +141,8 @@ def _node(job: Job, now: float, palette: Palette, width: int) -> Text:
 
 
 def _reason(job: Job, now: float, palette: Palette, width: int) -> Text:
+    if job.state is JobState.PENDING and job.reason:  # the scheduler's own words
+        return Text(truncate(f"pending: {job.reason}", width), style=palette["warn"])
     role = "bad" if job.state is JobState.FAILED else "dim"
     return Text(truncate(job.reason or "", width), style=palette[role])
 

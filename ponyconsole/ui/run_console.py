@@ -1,4 +1,7 @@
-"""`ponyconsole` / `ponyconsole console`: open the console on this machine (local mode)."""
+"""`ponyconsole` / `ponyconsole console`: open the console, on the cluster or this machine.
+
+Which one: ponyconsole/ui/choose_backend.py (cluster where a kubeconfig is found).
+"""
 
 from __future__ import annotations
 
@@ -24,7 +27,10 @@ def add_local_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ponyconsole.ui.choose_backend import add_cluster_arguments
+
     add_local_arguments(parser)
+    add_cluster_arguments(parser)
 
 
 def local_settings(args: argparse.Namespace) -> LocalSettings:
@@ -52,6 +58,8 @@ def local_settings(args: argparse.Namespace) -> LocalSettings:
 def run(args: argparse.Namespace) -> int:
     from ponyconsole.backends.local.backend import LocalBackend
     from ponyconsole.ui.app import PonyConsole
+    from ponyconsole.ui.choose_backend import open_backend
 
-    PonyConsole(LocalBackend(local_settings(args))).run()
+    backend = open_backend(args, lambda: LocalBackend(local_settings(args)))
+    PonyConsole(backend).run()
     return 0

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ponyconsole.backends.memory import MemoryBackend
-from ponyconsole.backends.scenes import NOW, cluster_scene, local_scene
+from ponyconsole.backends.protocol import SourceStatus
+from ponyconsole.backends.scenes import NOW, big_kube_scene, cluster_scene, kube_scene, local_scene
 from ponyconsole.ui.app import PonyConsole
 
 SIZES = ((80, 24), (160, 48), (200, 60))
@@ -27,6 +28,33 @@ def local_backend() -> MemoryBackend:
 def cluster_backend() -> MemoryBackend:
     nodes, jobs = cluster_scene()
     return MemoryBackend(nodes, jobs, mode="cluster")
+
+
+KUBE_LOG = (
+    '{"state": "working", "pass": 2, "passes": 2, "percent": 41.5, "overall_percent": 70.75}',
+    "Encoding: task 2 of 2, 41.50 % (38.20 fps, avg 35.53 fps, ETA 00h18m50s)",
+)
+
+
+def kube_backend() -> MemoryBackend:
+    """Six ponies as the kube backend shows them (no agents yet, several pods per pony)."""
+    nodes, jobs = kube_scene()
+    return MemoryBackend(nodes, jobs, mode="cluster", logs={"job0001": KUBE_LOG})
+
+
+def big_kube_backend() -> MemoryBackend:
+    nodes, jobs = big_kube_scene()
+    return MemoryBackend(nodes, jobs, mode="cluster")
+
+
+def lost_kube_backend() -> MemoryBackend:
+    """The API server went away 42 s ago: every section says how old its data is."""
+    backend = kube_backend()
+    backend.sources = tuple(
+        SourceStatus(name, synced_at=NOW - 42, error="connection refused")
+        for name in ("nodes", "jobs", "pods")
+    )
+    return backend
 
 
 async def _shoot(make: Callable[[], MemoryBackend], keys: list[str], size: tuple[int, int],
@@ -49,6 +77,13 @@ SHOTS: dict[str, tuple[Callable[[], MemoryBackend], list[str]]] = {
     "local-retry-all": (local_backend, ["R"]),
     "local-filter": (local_backend, ["slash", "f", "a", "i", "l"]),
     "cluster-main": (cluster_backend, []),
+    "kube-main": (kube_backend, []),
+    "kube-pending-detail": (kube_backend, ["down"] * 8 + ["enter"]),
+    "kube-running-detail": (kube_backend, ["enter"]),
+    "kube-drain": (kube_backend, ["tab", "tab", "d"]),
+    "kube-disconnected": (lost_kube_backend, []),
+    "kube-300-nodes": (big_kube_backend, []),
+    "kube-300-filter": (big_kube_backend, ["slash", "n", "o", "t", " ", "r", "e", "a", "d", "y"]),
 }
 
 

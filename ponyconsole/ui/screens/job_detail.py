@@ -44,10 +44,41 @@ def describe(job: Job, now: float) -> Table:
                 f"ETA {fmt_duration(p.eta_seconds)}",
             )
         )
+    if job.kube_name:
+        rows.append(("job", f"{job.namespace}/{job.kube_name}" if job.namespace else job.kube_name))
+    if job.state is JobState.RUNNING and job.stalled:
+        rows.append(("stalled", "progress has not moved for the stall time"))
     if job.reason:
-        rows.append(("reason", job.reason))
+        label = "scheduler" if job.state is JobState.PENDING else "reason"
+        rows.append((label, job.reason))
     for key, value in rows:
         table.add_row(key, Text(value))
+    return table
+
+
+def describe_stages(job: Job) -> Table | Text:
+    """The item's Jobs in the cluster: kind, state, Job name, node, reason."""
+    if not job.stages:
+        return Text("-")
+    table = Table(box=None, padding=(0, 2, 0, 0), show_edge=False, header_style="bold")
+    widths = {
+        "STAGE": max(len(s.kind.value) for s in job.stages),
+        "STATE": max(len(s.state.value) for s in job.stages),
+        "JOB": max(len(s.kube_name or "-") for s in job.stages),
+        "NODE": max(len(s.node or "-") for s in job.stages),
+    }
+    for column, width in widths.items():
+        table.add_column(column, no_wrap=True, min_width=max(width, len(column)))
+    # the reason in full is above; here one line of it, in the room left
+    table.add_column("REASON", no_wrap=True, overflow="ellipsis", max_width=48)
+    for stage in job.stages:
+        table.add_row(
+            stage.kind.value,
+            stage.state.value,
+            Text(stage.kube_name or "-"),
+            Text(stage.node or "-"),
+            Text(stage.reason or ""),
+        )
     return table
 
 
@@ -64,8 +95,12 @@ class JobDetailScreen(ModalScreen[None]):
         with Vertical(id="dialog"):
             yield Static(Text(self.job.name, style="bold"), id="detail-title")
             yield Static(describe(self.job, self.clock()), id="detail-fields")
-            yield Static("HandBrake command", classes="section")
-            yield Static(Text(shlex.join(self.job.command) or "-"), id="detail-command")
+            if self.job.stages:
+                yield Static("Jobs in the cluster", classes="section")
+                yield Static(describe_stages(self.job), id="detail-stages")
+            else:
+                yield Static("HandBrake command", classes="section")
+                yield Static(Text(shlex.join(self.job.command) or "-"), id="detail-command")
             yield Static("Last output", classes="section")
             yield Log(id="detail-log", max_lines=500, auto_scroll=True)
 
@@ -81,6 +116,8 @@ class JobDetailScreen(ModalScreen[None]):
         if live is not None and (live != self.job or live.state is JobState.RUNNING):
             self.job = live
             self.query_one("#detail-fields", Static).update(describe(live, self.clock()))
+            for stages in self.query("#detail-stages").results(Static):
+                stages.update(describe_stages(live))
 
     @work(exclusive=True, group="detail")
     async def load(self) -> None:
@@ -91,9 +128,10 @@ class JobDetailScreen(ModalScreen[None]):
             return
         self.job = detail.job
         self.query_one("#detail-fields", Static).update(describe(detail.job, self.clock()))
-        self.query_one("#detail-command", Static).update(
-            Text(shlex.join(detail.job.command) or "-")
-        )
+        for command in self.query("#detail-command").results(Static):
+            command.update(Text(shlex.join(detail.job.command) or "-"))
+        for stages in self.query("#detail-stages").results(Static):
+            stages.update(describe_stages(detail.job))
 
     @work(exclusive=True, group="follow", exit_on_error=False)
     async def follow(self) -> None:

@@ -109,13 +109,14 @@ class JobList(ScrollView, can_focus=True):
             self._reorder()
 
     def _reorder(self) -> None:
-        selected = self.selected
+        # by id: the selected job may just have been removed from _jobs (remove() of it)
+        selected = self._order[self.cursor] if 0 <= self.cursor < len(self._order) else None
         jobs = sorted((j for j in self._jobs.values() if matches(j, self.query_text)), key=sort_key)
         self._order = [job.id for job in jobs]
         self._index = {job_id: i for i, job_id in enumerate(self._order)}
         self.virtual_size = Size(self.scrollable_content_region.width, len(self._order))
-        if selected is not None and selected.id in self._index:
-            self.cursor = self._index[selected.id]
+        if selected is not None and selected in self._index:
+            self.cursor = self._index[selected]
         else:
             self.cursor = min(self.cursor, max(0, len(self._order) - 1))
         self.refresh()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 
 from rich.text import Text
 from textual.reactive import reactive
@@ -24,6 +25,7 @@ class StatusBar(Widget):
     connection: reactive[str] = reactive("")
     sources: reactive[tuple[SourceStatus, ...]] = reactive(())
     filter_text: reactive[str] = reactive("")
+    clock: Callable[[], float] = time.time  # the app's clock (fixed in snapshots)
 
     def set_counts(self, states: list[JobState]) -> None:
         counter = Counter(states)
@@ -44,7 +46,7 @@ class StatusBar(Widget):
             text.append(f"  {self.connection}", style=roles["bad"])
         lost = [source for source in self.sources if not source.connected]
         if lost:
-            text.append("  " + stale_text(lost, time.time()), style=roles["bad"])
+            text.append("  " + stale_text(lost, self.clock()), style=roles["bad"])
         return text
 
 

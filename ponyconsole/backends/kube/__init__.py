@@ -1,0 +1,1 @@
+"""Cluster mode: the console on a Kubernetes cluster (read path, actions, permissions)."""

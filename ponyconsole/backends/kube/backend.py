@@ -1,0 +1,495 @@
+"""KubeBackend: the Backend protocol on a Kubernetes cluster (the cluster is the truth).
+
+Three informers (Nodes; ponyconsole Jobs and their Pods in one namespace)
+feed one cache on the event loop (``Store``); the event stream begins with a
+``Resync`` and another follows every re-list. Progress comes from the logs of
+running transcode pods (``logs.ProgressFollower``, one thread each), read by
+a 1 s tick that also marks stalled transcodes. Actions are plain API calls in
+threads (``actions``/``access``, another module's job), refused up front in
+read-only mode or while the API server is out of reach.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
+
+from ponyconsole.backends.event_hub import EventHub
+from ponyconsole.backends.kube import convert
+from ponyconsole.backends.kube.config import ClusterConfig, load_cluster_config
+from ponyconsole.backends.kube.informer import Change, Delta, Informer, Kind, Lost, Replace
+from ponyconsole.backends.kube.logs import LogStream, ProgressFollower
+from ponyconsole.backends.kube.store import JOBS, NODES, PODS, Store
+from ponyconsole.backends.protocol import (
+    Action,
+    BackendError,
+    BackendEvent,
+    DrainResult,
+    NotAllowed,
+    Notice,
+    Permissions,
+    PermissionsChanged,
+    Snapshot,
+    SourceChanged,
+    SourceStatus,
+)
+from ponyconsole.domain.kube_names import PART_OF_SELECTOR, TRANSCODE
+from ponyconsole.domain.models import Disc, EnqueueRequest, Job, JobDetail, JobState, Node
+
+T = TypeVar("T")
+
+SOURCES = (NODES, JOBS, PODS)
+READ_ONLY = Permissions(frozenset(), "read-only mode: nothing is changed")
+# until the pipeline issue: no enqueue; until node agents: no wake
+CLUSTER_ACTIONS = frozenset({Action.RETRY, Action.CANCEL, Action.CORDON, Action.DRAIN})
+DEFAULT_PERMISSIONS = Permissions(
+    CLUSTER_ACTIONS, "enqueue and wake on the cluster come with the pipeline and node agents"
+)
+ENQUEUE_REFUSAL = (
+    "enqueue on the cluster comes with the pipeline (`ponyconsole watch`); not built yet"
+)
+TICK_SECONDS = 1.0
+LOG_TAIL_LINES = 200
+POOL_SIZE = 64  # watches + one stream per running transcode + actions, without waiting
+# One thread and one stream per followed pod: a home cluster runs a handful of encodes at
+# once; past this many (a misconfigured or a synthetic cluster) the rest show no progress
+# rather than costing hundreds of threads.
+MAX_FOLLOWED = 48
+
+
+class KubeBackend:
+    mode = "cluster"
+    owns_encodes = False
+
+    def __init__(
+        self,
+        kubeconfig: str | None = None,
+        context: str | None = None,
+        namespace: str | None = None,
+        *,
+        read_only: bool = False,
+        inbox: str = "",
+        stall_seconds: float = 300.0,
+        cluster: ClusterConfig | None = None,
+        page_size: int = 500,
+    ) -> None:
+        """Raises ``BackendError`` (one line) when the kubeconfig is missing or broken."""
+        self.cluster = cluster or load_cluster_config(kubeconfig, context, namespace)
+        self.context = self.cluster.context
+        self.namespace = self.cluster.namespace
+        self.read_only = read_only
+        self.stall_seconds = stall_seconds
+        self._inbox = inbox
+        self._page_size = page_size
+        self.store = Store()
+        self._hub = EventHub(self.snapshot)
+        self._sources = {name: SourceStatus(name) for name in SOURCES}
+        self._synced: set[str] = set()
+        self.permissions = READ_ONLY if read_only else DEFAULT_PERMISSIONS
+        self.informers: dict[str, Informer] = {}
+        self.followers: dict[str, ProgressFollower] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._clients: list[Any] = []
+        self._api: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._resync_pending = False
+        self.first_sync = asyncio.Event()
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def _client(self) -> Any:
+        from kubernetes import client
+
+        conf = self.cluster.configuration
+        conf.connection_pool_maxsize = POOL_SIZE
+        api = client.ApiClient(conf)
+        self._clients.append(api)
+        return api
+
+    async def start(self) -> None:
+        """Start the watches and return at once; the first full Resync comes when lists land."""
+        from kubernetes import client
+
+        self._loop = loop = asyncio.get_running_loop()
+        watch_api = self._client()
+        self._api = self._client()
+        core, batch = client.CoreV1Api(watch_api), client.BatchV1Api(watch_api)
+        kinds = [
+            Kind(NODES, core.list_node),
+            Kind(JOBS, batch.list_namespaced_job, (self.namespace,), PART_OF_SELECTOR),
+            Kind(PODS, core.list_namespaced_pod, (self.namespace,), PART_OF_SELECTOR),
+        ]
+        for kind in kinds:
+            informer = Informer(kind, loop, self._deliver, self._page_size)
+            self.informers[kind.name] = informer
+            informer.start()
+        self._tasks.append(asyncio.create_task(self._tick_forever(), name="kube-tick"))
+        if not self.read_only:
+            self._tasks.append(asyncio.create_task(self._learn_permissions(), name="kube-rbac"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+        for informer in self.informers.values():
+            informer.stop()
+        for follower in self.followers.values():
+            follower.close()
+        self.followers.clear()
+
+        def join() -> None:
+            for informer in self.informers.values():
+                informer.join(5)
+            for api in self._clients:
+                with contextlib.suppress(Exception):
+                    api.close()
+
+        await asyncio.to_thread(join)
+        self._clients = []
+        self._hub.close()
+
+    # -- views -----------------------------------------------------------------
+
+    @property
+    def inbox(self) -> str:
+        return self._inbox
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot(
+            tuple(self.store.nodes.values()),
+            tuple(self.store.items.values()),
+            self.mode,
+            read_only=self.read_only,
+            context=self.context,
+            namespace=self.namespace,
+            permissions=self.permissions,
+            sources=tuple(self._sources[name] for name in SOURCES),
+        )
+
+    def events(self) -> AsyncIterator[BackendEvent]:
+        return self._hub.subscribe()
+
+    def presets(self) -> list[str]:
+        return sorted({j.preset for j in self.store.items.values() if j.preset})
+
+    def libraries(self) -> list[str]:
+        return sorted({j.library for j in self.store.items.values() if j.library})
+
+    async def list_rips(self) -> list[Disc]:
+        return []
+
+    async def scan(self, path: str) -> Disc:
+        raise NotAllowed(ENQUEUE_REFUSAL)
+
+    async def enqueue(self, request: EnqueueRequest) -> Job:
+        raise NotAllowed(ENQUEUE_REFUSAL)
+
+    async def job_detail(self, job_id: str) -> JobDetail:
+        job = self._item(job_id)
+        pod, container = self._log_pod(job_id)
+        if pod is None:
+            return JobDetail(job)
+        lines: list[str] = []
+        stream = LogStream(
+            self._core(),
+            self.namespace,
+            pod,
+            container,
+            lines.append,
+            follow=False,
+            tail_lines=LOG_TAIL_LINES,
+        )
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(stream.run)  # one read in a worker thread
+        return JobDetail(job, tuple(lines))
+
+    async def follow_log(self, job_id: str) -> AsyncIterator[str]:
+        """The item's current pod log: its last lines, then new ones until the pod ends."""
+        self._item(job_id)
+        pod, container = self._log_pod(job_id)
+        if pod is None:
+            return
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[str | None] = asyncio.Queue()
+        active = self._pod_active(pod)
+
+        def put(line: str | None) -> None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(queue.put_nowait, line)
+
+        stream = LogStream(
+            self._core(),
+            self.namespace,
+            pod,
+            container,
+            put,
+            on_end=lambda error: put(None),
+            follow=active,
+            tail_lines=LOG_TAIL_LINES,
+            reconnect=False,
+        )
+        stream.start()
+        try:
+            while True:
+                try:
+                    line = await asyncio.wait_for(queue.get(), TICK_SECONDS)
+                except TimeoutError:
+                    if not self._pod_active(pod):
+                        stream.close()
+                    continue
+                if line is None:
+                    return
+                yield line
+        finally:
+            stream.close()
+
+    # -- actions -----------------------------------------------------------------
+
+    async def retry(self, job_id: str) -> Job:
+        self._check(Action.RETRY)
+        return await self._retry(self._item(job_id))
+
+    async def _retry(self, job: Job) -> Job:
+        from ponyconsole.backends.kube import actions
+
+        if job.state is not JobState.FAILED or job.kube_name is None:
+            # a cancelled item's Jobs are deleted: there is nothing left to retry
+            raise BackendError(f"{job.name} is {job.state.value}; only failed items retry")
+        await self._call(actions.retry_job, self._api, self.namespace, job.kube_name)
+        return dataclasses.replace(
+            job, state=JobState.QUEUED, retries=job.retries + 1, progress=None, stalled=False
+        )
+
+    async def retry_failed(self) -> list[Job]:
+        self._check(Action.RETRY)
+        failed = [j for j in self.store.items.values() if j.state is JobState.FAILED]
+        if not failed:
+            raise BackendError("no failed jobs")
+        return [await self._retry(j) for j in failed]
+
+    async def cancel(self, job_id: str) -> Job:
+        from ponyconsole.backends.kube import actions
+
+        self._check(Action.CANCEL)
+        job = self._item(job_id)
+        if not job.state.cancellable:
+            raise BackendError(f"{job.name} is {job.state.value}; nothing to cancel")
+        for stage in job.stages:
+            if stage.kube_name and not stage.state.finished:
+                await self._call(actions.cancel_job, self._api, self.namespace, stage.kube_name)
+        return dataclasses.replace(job, state=JobState.CANCELLED, reason="cancelled")
+
+    async def set_cordoned(self, node: str, cordoned: bool) -> Node:
+        from ponyconsole.backends.kube import actions
+
+        self._check(Action.CORDON)
+        self._node(node)
+        obj = await self._call(actions.set_unschedulable, self._api, node, cordoned)
+        pods = self.store.raw[PODS].values()
+        return convert.node_from_json(
+            obj, (p for p in pods if (p.get("spec") or {}).get("nodeName") == node)
+        )
+
+    async def drain_plan(self, node: str) -> list[str]:
+        from ponyconsole.backends.kube import actions
+
+        self._check(Action.DRAIN)
+        self._node(node)
+        return await self._call(actions.drain_plan, self._api, node, None)
+
+    async def drain(self, node: str) -> DrainResult:
+        from ponyconsole.backends.kube import actions
+
+        self._check(Action.DRAIN)
+        self._node(node)
+        return await self._call(actions.drain, self._api, node)
+
+    # -- helpers -------------------------------------------------------------------
+
+    def _check(self, action: Action) -> None:
+        """Refuse before any request: read-only, not allowed by RBAC, or disconnected."""
+        if self.read_only:
+            raise NotAllowed(READ_ONLY.reason)
+        lost = [s for s in self._sources.values() if s.error is not None]
+        if lost:
+            raise BackendError(f"disconnected from the API server: {lost[0].error}")
+        if len(self._synced) < len(SOURCES):
+            raise BackendError("still reading the cluster; try again in a moment")
+        refusal = self.permissions.refusal(action)
+        if refusal:
+            raise NotAllowed(refusal)
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        try:
+            return await asyncio.to_thread(fn, *args)
+        except BackendError:
+            raise
+        except Exception as exc:
+            raise _backend_error(exc) from None
+
+    def _item(self, job_id: str) -> Job:
+        try:
+            return self.store.items[job_id]
+        except KeyError:
+            raise BackendError(f"no such job: {job_id}") from None
+
+    def _node(self, name: str) -> Node:
+        try:
+            return self.store.nodes[name]
+        except KeyError:
+            raise BackendError(f"no such pony: {name}") from None
+
+    def _core(self) -> Any:
+        from kubernetes import client
+
+        return client.CoreV1Api(self._api)
+
+    def _pod_active(self, pod: str) -> bool:
+        obj = self.store.raw[PODS].get(pod)
+        return obj is not None and convert.pod_is_active(obj)
+
+    def _log_pod(self, job_id: str) -> tuple[str | None, str | None]:
+        """The pod whose log the item shows: the running one, else the newest."""
+        pods = self.store.pods_of_item(job_id)
+        if not pods:
+            return None, None
+        running = [p for p in pods if (p.get("status") or {}).get("phase") == "Running"]
+        pod = max(running or pods, key=lambda p: p["metadata"].get("creationTimestamp") or "")
+        return pod["metadata"]["name"], _container(pod)
+
+    # -- the informers' changes, on the loop -----------------------------------------
+
+    def _deliver(self, source: str, change: Change) -> None:
+        if isinstance(change, Delta):
+            events = self.store.apply(source, change.kind, change.obj)
+            if source == PODS:
+                self._follow_pod(change.obj, deleted=change.kind == "DELETED")
+            if self._resync_pending or len(self._synced) < len(SOURCES):
+                return
+            for event in events:
+                self._hub.publish(event)
+        elif isinstance(change, Replace):
+            self.store.replace(source, change.items, convert_now=False)  # _resync converts
+            self._sources[source] = SourceStatus(source, synced_at=time.time())
+            self._synced.add(source)
+            if source in (PODS, JOBS):
+                self._reconcile_followers()
+            if len(self._synced) == len(SOURCES) and not self._resync_pending:
+                # lists that land together (a reconnect) make one Resync, not three
+                self._resync_pending = True
+                asyncio.get_running_loop().call_soon(self._resync)
+        elif isinstance(change, Lost):
+            status = SourceStatus(source, synced_at=change.last_heard, error=change.error)
+            self._sources[source] = status
+            self._hub.publish(SourceChanged(status))
+
+    def _resync(self) -> None:
+        self._resync_pending = False
+        self.store.rebuild()
+        self._hub.resync()
+        self.first_sync.set()
+
+    # -- progress from logs ------------------------------------------------------------
+
+    def _follow_pod(self, pod: dict[str, Any], deleted: bool) -> None:
+        name = pod["metadata"]["name"]
+        wanted = (
+            not deleted
+            and (pod.get("status") or {}).get("phase") == "Running"
+            and self.store.video_of_pod(name) is not None
+            and self.store.is_transcode_pod(pod)
+        )
+        if wanted and name not in self.followers and len(self.followers) < MAX_FOLLOWED:
+            follower = ProgressFollower(self._core(), self.namespace, name, _container(pod))
+            self.followers[name] = follower
+            follower.start()
+        elif not wanted and name in self.followers:
+            self._unfollow(name)
+
+    def _unfollow(self, name: str) -> None:
+        follower = self.followers.pop(name)
+        follower.close()
+        video = self.store.video_of_pod(name)
+        if video is not None and video in self.store.progress:
+            self.store.progress[video] = (follower.latest, False)
+            self._publish_item(video)
+
+    def _reconcile_followers(self) -> None:
+        wanted = self.store.running_transcodes()
+        for name in list(self.followers):
+            if name not in wanted:
+                self._unfollow(name)
+        for name, pod in wanted.items():
+            if name not in self.followers:
+                self._follow_pod(pod, deleted=False)
+
+    def _publish_item(self, video: str) -> None:
+        event = self.store.item(video)
+        if event is not None and len(self._synced) == len(SOURCES) and not self._resync_pending:
+            self._hub.publish(event)
+
+    def tick(self, now: float | None = None) -> None:
+        """Publish new progress (at most once per tick per item) and mark stalled transcodes."""
+        now = time.monotonic() if now is None else now
+        for name, follower in self.followers.items():
+            video = self.store.video_of_pod(name)
+            if video is None:
+                continue
+            stalled = now - follower.moved_at >= self.stall_seconds
+            state = (follower.latest, stalled)
+            if self.store.progress.get(video) != state:
+                self.store.progress[video] = state
+                self._publish_item(video)
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            try:
+                self.tick()
+            except Exception as exc:  # never let the tick die silently
+                self._hub.publish(Notice(f"progress from logs: {exc}"[:200], "error"))
+
+    async def _learn_permissions(self) -> None:
+        try:
+            from ponyconsole.backends.kube import access
+        except ImportError:
+            return
+        try:
+            learned = await asyncio.to_thread(
+                access.learn_permissions, self._api, self.namespace, self.read_only
+            )
+        except Exception as exc:
+            message = _backend_error(exc).args[0]
+            self._hub.publish(
+                Notice(f"could not learn what this user may do: {message}", "warning")
+            )
+            return
+        allowed = frozenset(learned.allowed) & CLUSTER_ACTIONS
+        self.permissions = Permissions(allowed, learned.reason or DEFAULT_PERMISSIONS.reason)
+        self._hub.publish(PermissionsChanged(self.permissions))
+
+
+def _container(pod: dict[str, Any]) -> str | None:
+    containers = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
+    for preferred in (TRANSCODE, "handbrake"):
+        if preferred in containers:
+            return preferred
+    return containers[0] if containers else None
+
+
+def _backend_error(exc: BaseException) -> BackendError:
+    try:
+        from ponyconsole.backends.kube import errors
+    except ImportError:
+        from ponyconsole.backends.kube.informer import describe
+
+        return BackendError(describe(exc))
+    result: BackendError = errors.to_backend_error(exc)
+    return result
