@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test system-deps venv cluster-bin cluster screenshots bench lint
+.PHONY: demo test system-deps venv cluster-bin cluster screenshots bench lint k9s
 
 system-deps:
 	@scripts/install-system-deps
@@ -33,8 +33,12 @@ lint: venv
 screenshots: system-deps venv
 	$(BIN)/python -m ponyconsole.ui.screenshots screenshots
 
-bench: system-deps venv
+bench: system-deps venv cluster-bin k9s
 	$(BIN)/python bench/run_all.py
+
+# k9s v0.50.16, the bar of cluster mode, for bench/bench_cluster_cost.py only (5-6 min cold).
+k9s:
+	@bench/build-k9s
 
 # Real Kubernetes control plane for tests (README: "Development: the test cluster").
 cluster-bin:

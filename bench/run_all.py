@@ -1,6 +1,10 @@
 """Run every bench/bench_*.py in turn (what `make bench` calls); non-zero exit if any failed.
 
 .venv/bin/python bench/run_all.py [NAME_FILTER ...]
+
+Each runs with its defaults: bench_cluster_cost.py runs its small scenario (6 ponies,
+200 Jobs, k9s beside the console; `make k9s` builds k9s); its 300-node scenario runs only
+when asked: `bench/bench_cluster_cost.py --scenario large`.
 """
 
 from __future__ import annotations

@@ -96,3 +96,39 @@ def add_ponies(api: Any, timeout: float = 60.0) -> None:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
+
+
+def extra_node_names(count: int) -> list[str]:
+    """Names of ``count`` extra fake nodes for scale tests: pony-001, pony-002, ..."""
+    return [f"pony-{i:03d}" for i in range(1, count + 1)]
+
+
+def add_extra_nodes(api: Any, count: int, timeout: float = 120.0) -> list[str]:
+    """Create ``count`` more kwok nodes beside the six ponies (e.g. 294 for a 300-node cluster).
+
+    Each is a small pony like the six (same capacity, labels and kubelet version) with an
+    InternalIP in 127.1.0.0/16 that nothing listens on; existing ones are kept. Returns
+    their names.
+    """
+    from kubernetes import client
+
+    if not 0 <= count <= 60000:
+        raise ValueError(f"count must be between 0 and 60000, not {count}")
+    core = client.CoreV1Api(api)
+    deadline = time.monotonic() + timeout
+    names = extra_node_names(count)
+    for i, name in enumerate(names, start=1):
+        ip = f"127.1.{i // 256}.{i % 256}"
+        mac = f"02:00:00:01:{i // 256:02x}:{i % 256:02x}"
+        body = pony_node(name, ip, mac)
+        while True:
+            try:
+                core.create_node(body)  # type: ignore[arg-type]  # a dict serves as a V1Node
+                break
+            except client.ApiException as e:
+                if e.status == 409:
+                    break
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+    return names

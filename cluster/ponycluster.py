@@ -36,7 +36,7 @@ from cluster.kwokctl import (
     RUN_DURATION_ANNOTATION,
     START_DELAY_ANNOTATION,
 )
-from cluster.ponies import MAC_ANNOTATION, MASTER, PONIES, add_ponies
+from cluster.ponies import MAC_ANNOTATION, MASTER, PONIES, add_extra_nodes, add_ponies
 from cluster.processes import Command, kill_pid, pid_alive, rss_bytes
 
 if TYPE_CHECKING:
@@ -109,11 +109,13 @@ class PonyCluster:
         pod_delay: float = 0.5,
         binaries: Path | None = None,
         ready_timeout: float = 90.0,
+        extra_nodes: int = 0,
     ) -> PonyCluster:
         """Start the cluster under ``root`` (a new temp folder if None) and wait until Ready.
 
         Ready means: the API server answers /readyz, the six ponies are Ready, and the
-        controller-manager has made the ``default`` ServiceAccount.
+        controller-manager has made the ``default`` ServiceAccount. ``extra_nodes``: that
+        many more fake nodes (pony-001, ...) for scale benchmarks, Ready too.
         """
         t0 = time.monotonic()
         binaries = check_binaries(binaries)
@@ -131,6 +133,8 @@ class PonyCluster:
             cluster._create()
             cluster.timings["kwokctl_create"] = time.monotonic() - t0
             add_ponies(cluster._admin())
+            if extra_nodes:
+                cluster.nodes += add_extra_nodes(cluster._admin(), extra_nodes)
             cluster.wait_ready(timeout=ready_timeout)
         except BaseException:
             cluster.stop()

@@ -1,0 +1,518 @@
+"""Cluster mode against k9s: the console and k9s v0.50.16 side by side on the same test cluster.
+
+Starts its own pony test cluster (cluster/ponycluster.py: real kube-apiserver, etcd,
+controller-manager and scheduler, kwok nodes, --disable-qps-limits) and runs each client in a
+detached 160x48 tmux pane on a private tmux socket: the console in cluster mode
+(`ponyconsole --kubeconfig F --namespace NS`) and k9s in its nodes view (`-c nodes`) and its
+jobs view (`-c jobs`), read-only, with a config folder of its own. Issue 11's aims are printed
+beside the figures.
+
+  small: 6 ponies + 200 finished ponyconsole Jobs. Idle CPU (% of one core) and RSS of each
+         client, all measured over the same window; then again with six transcodes running
+         (one per pony) whose pod logs grow at HandBrake's real pace (a real HandBrakeCLI
+         capture replayed into the CRI log files kwok serves).
+  large: 300 nodes + 3,000 finished Jobs. One client at a time: first full paint (process
+         start until the pane shows the full node / Job count), idle CPU and RSS, the extra
+         API requests a minute it causes (apiserver_request_total over the window, minus a
+         window with no client; kwok's lease renewals left out), and for node views the p95
+         from a node cordoned through the API to the pane showing it (20 samples, the pane
+         read every ~20 ms).
+
+    .venv/bin/python bench/bench_cluster_cost.py [--scenario small|large|all] [--seconds 30]
+        [--api-seconds 60] [--skip-k9s] [--skip-console]
+
+k9s comes from `make k9s` (bench/build-k9s). Everything stops by itself (tmux server killed,
+cluster stopped) on errors and Ctrl-C too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import cluster_load as load
+from bench_console_cost import Tmux, cpu_seconds, rss_bytes
+from handbrake_replay import LogFeeder, cached_capture
+
+from cluster.binaries import cache_dir
+from cluster.ponycluster import PONIES, PonyCluster
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+K9S_VERSION = "v0.50.16"
+NAMESPACE = "ponyconsole"
+PONY_NAMES = [p[0] for p in PONIES]
+
+# Issue 11's aims, and k9s as measured in DESIGN.md.
+AIMS = {
+    "small idle CPU %": "<= 1 %",
+    "small RSS MiB": "<= 150 MB",
+    "small 6 transcodes CPU %": "<= 1.5 %",
+    "large first paint s": "<= 1 s (k9s 1.3-2.9)",
+    "large idle CPU %": "<= 2 % (k9s 10.7-20.6)",
+    "large RSS MiB": "<= 150 MB (k9s 261-298 MiB)",
+    "large cordon p95 s": "<= 0.25 s (k9s 0.72)",
+    "large extra API req/min": "<= 5 (k9s 12-18)",
+}
+AIM_LIMITS = {
+    "small idle CPU %": 1.0,
+    "small RSS MiB": 150e6 / 2**20,
+    "small 6 transcodes CPU %": 1.5,
+    "large first paint s": 1.0,
+    "large idle CPU %": 2.0,
+    "large RSS MiB": 150e6 / 2**20,
+    "large cordon p95 s": 0.25,
+    "large extra API req/min": 5.0,
+}
+
+
+def k9s_binary() -> Path:
+    return cache_dir().parent / f"k9s-{K9S_VERSION}" / "k9s"
+
+
+# ---------------------------------------------------------------- clients
+
+
+@dataclass
+class Client:
+    """One program in one pane: how to start it and how to read its screen."""
+
+    label: str
+    key: str  # "console" | "k9s nodes" | "k9s jobs"
+    argv: list[str]
+    painted: Callable[[str], bool]  # the screen shows everything (full first paint)
+    cordoned: Callable[[str, str], bool] | None  # (screen, node) -> node shown cordoned
+    proc: psutil.Process | None = None
+    results: dict[str, float] = field(default_factory=dict)
+
+
+def _lines_with(screen: str, word: str) -> list[str]:
+    pat = re.compile(rf"(?<![\w-]){re.escape(word)}(?![\w-])")
+    return [line for line in screen.splitlines() if pat.search(line)]
+
+
+def _count(n: int) -> str:
+    return rf"(?<![\d,])({n}|{n:,})(?![\d,])"
+
+
+def console_client(kubeconfig: Path, env: list[str], nodes: int, ok: int, failed: int) -> Client:
+    """The console in cluster mode. Painted: its header counts every pony and every item."""
+    argv = [*env, str(BIN / "ponyconsole"), "--kubeconfig", str(kubeconfig)]
+    argv += ["--namespace", NAMESPACE]
+    wanted = [
+        re.compile(_count(nodes) + " ponies"),
+        re.compile(_count(ok) + " succeeded"),
+        re.compile(_count(failed) + " failed"),
+    ]
+
+    def painted(screen: str) -> bool:
+        header = "\n".join(screen.splitlines()[:3])
+        return all(p.search(header) for p in wanted)
+
+    def cordoned(screen: str, node: str) -> bool:
+        return any("cordoned" in line for line in _lines_with(screen, node))
+
+    return Client("ponyconsole (cluster mode)", "console", argv, painted, cordoned)
+
+
+def k9s_clients(kubeconfig: Path, env: list[str], nodes: int, jobs: int) -> list[Client]:
+    """k9s's nodes and jobs views, read-only. Painted: the view's title shows the full count."""
+    state = next(e.split("=", 1)[1] for e in env if e.startswith("XDG_STATE_HOME="))
+    base = [*env, str(k9s_binary()), "--kubeconfig", str(kubeconfig), "--readonly"]
+    base += ["--logFile", str(Path(state) / "k9s.log")]
+    node_title = re.compile(rf"Nodes(\([^)]*\))?\[{nodes}\]", re.IGNORECASE)
+    job_title = re.compile(rf"Jobs\({NAMESPACE}\)\[{jobs}\]", re.IGNORECASE)
+
+    def cordoned(screen: str, node: str) -> bool:
+        return any("SchedulingDisabled" in line for line in _lines_with(screen, node))
+
+    return [
+        Client(
+            "k9s nodes view", "k9s nodes", [*base, "-c", "nodes"],
+            lambda s: bool(node_title.search(s)), cordoned,
+        ),
+        Client(
+            "k9s jobs view", "k9s jobs", [*base, "-n", NAMESPACE, "-c", "jobs"],
+            lambda s: bool(job_title.search(s)), None,
+        ),
+    ]  # fmt: skip
+
+
+def private_env(root: Path) -> list[str]:
+    """`env` prefix giving a client config/state folders of its own (k9s writes its config)."""
+    home = root / "home"
+    for sub in ("config/k9s", "state", "data", "cache"):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+    # Without this k9s asks GitHub for its latest release at start.
+    (home / "config" / "k9s" / "config.yaml").write_text("k9s:\n  skipLatestRevCheck: true\n")
+    return [
+        "env",
+        f"XDG_CONFIG_HOME={home / 'config'}",
+        f"XDG_STATE_HOME={home / 'state'}",
+        f"XDG_DATA_HOME={home / 'data'}",
+        f"XDG_CACHE_HOME={home / 'cache'}",
+        f"K9S_CONFIG_DIR={home / 'config' / 'k9s'}",
+        "KUBECONFIG=/dev/null",
+    ]
+
+
+# ---------------------------------------------------------------- panes
+
+
+class Panes:
+    """Clients in detached tmux panes of one private tmux server."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.tmux = Tmux()
+        self.width, self.height = width, height
+        self.sessions: dict[str, Client] = {}
+
+    @staticmethod
+    def session(client: Client) -> str:
+        return client.key.replace(" ", "-")
+
+    def start(self, client: Client, timeout: float = 90.0) -> float:
+        """Start the client; seconds from process start until its full first paint."""
+        started = time.monotonic()
+        self.tmux.run(
+            "new-session", "-d", "-s", self.session(client), "-x", str(self.width),
+            "-y", str(self.height), "-e", "TERM=xterm-256color", *client.argv,
+        )  # fmt: skip
+        pid = self.tmux.run("display-message", "-p", "-t", self.session(client), "#{pane_pid}")
+        client.proc = psutil.Process(int(pid.strip()))
+        self.sessions[self.session(client)] = client
+        deadline = started + timeout
+        while time.monotonic() < deadline:
+            if client.painted(self.capture(client)):
+                return time.monotonic() - started
+            self.check_alive(client)
+            time.sleep(0.02)
+        raise SystemExit(
+            f"{client.label}: no full paint after {timeout:g} s; pane shows:\n"
+            + self.capture(client)
+        )
+
+    def capture(self, client: Client) -> str:
+        return self.tmux.capture(self.session(client))
+
+    def check_alive(self, client: Client) -> None:
+        assert client.proc is not None
+        try:
+            alive = client.proc.is_running() and client.proc.status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            alive = False
+        if not alive:
+            raise SystemExit(f"{client.label} exited; pane shows:\n{self.capture(client)}")
+
+    def stop(self, client: Client) -> None:
+        self.tmux.run("kill-session", "-t", self.session(client))
+        self.sessions.pop(self.session(client), None)
+        if client.proc is not None:
+            try:
+                client.proc.wait(timeout=10)
+            except psutil.TimeoutExpired:
+                client.proc.kill()
+            except psutil.Error:
+                pass
+
+    def close(self) -> None:
+        self.tmux.kill_server()
+
+
+def measure(panes: Panes, clients: list[Client], seconds: float) -> dict[str, tuple[float, float]]:
+    """CPU (% of one core) and peak RSS (MiB) of each client over one shared window."""
+    start = {c.key: cpu_seconds(c.proc) for c in clients if c.proc}
+    rss: dict[str, int] = {c.key: 0 for c in clients}
+    t0 = time.monotonic()
+    end = t0 + seconds
+    while (now := time.monotonic()) < end:
+        time.sleep(min(1.0, end - now))
+        for c in clients:
+            assert c.proc is not None
+            rss[c.key] = max(rss[c.key], rss_bytes(c.proc))
+    window = time.monotonic() - t0
+    out = {}
+    for c in clients:
+        assert c.proc is not None
+        panes.check_alive(c)
+        cpu = 100.0 * (cpu_seconds(c.proc) - start[c.key]) / window
+        out[c.key] = (cpu, rss[c.key] / 2**20)
+    return out
+
+
+def cordon_latencies(
+    panes: Panes, cluster: PonyCluster, client: Client, samples: int, timeout: float = 10.0
+) -> list[float]:
+    """Seconds from a cordon sent through the API to the pane showing it, ``samples`` times."""
+    assert client.cordoned is not None
+    screen = panes.capture(client)
+    visible = [n for n in cluster.nodes if _lines_with(screen, n)]
+    if not visible:
+        raise SystemExit(f"{client.label}: no node name on screen:\n{screen}")
+    out = []
+    for i in range(samples):
+        node = visible[i % len(visible)]
+        t0 = time.monotonic()
+        load.set_cordoned(cluster, node, True)
+        while not client.cordoned(panes.capture(client), node):
+            if time.monotonic() - t0 > timeout:
+                raise SystemExit(f"{client.label}: {node} not shown cordoned after {timeout:g} s")
+            time.sleep(0.02)
+        out.append(time.monotonic() - t0)
+        load.set_cordoned(cluster, node, False)
+        t1 = time.monotonic()
+        while client.cordoned(panes.capture(client), node) and time.monotonic() - t1 < timeout:
+            time.sleep(0.05)
+        time.sleep(0.2)
+    return out
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, round(0.95 * len(ordered)) - 1)]
+
+
+# ---------------------------------------------------------------- scenarios
+
+
+@contextmanager
+def running_cluster(extra_nodes: int) -> Iterator[PonyCluster]:
+    t0 = time.monotonic()
+    cluster = PonyCluster.start(pod_delay=0.2, extra_nodes=extra_nodes, ready_timeout=240)
+    try:
+        print(f"cluster: {len(cluster.nodes)} nodes Ready after {time.monotonic() - t0:.0f} s")
+        load.ensure_namespace(cluster, NAMESPACE)
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def fill_jobs(cluster: PonyCluster, count: int) -> tuple[int, int]:
+    """``count`` finished Jobs; (succeeded, failed)."""
+    t0 = time.monotonic()
+    load.create_jobs(cluster, NAMESPACE, load.finished_jobs(count))
+    ok, failed = load.wait_jobs_finished(cluster, NAMESPACE, count, timeout=max(180, count / 5))
+    print(f"jobs: {ok} succeeded, {failed} failed, after {time.monotonic() - t0:.0f} s", flush=True)
+    return ok, failed
+
+
+def make_clients(
+    args: argparse.Namespace, cluster: PonyCluster, tmp: Path, done: tuple[int, int]
+) -> list[Client]:
+    env = private_env(tmp)
+    nodes = len(cluster.nodes)
+    jobs = sum(done)
+    clients = []
+    if not args.skip_console:
+        clients.append(console_client(cluster.kubeconfig, env, nodes, *done))
+    if not args.skip_k9s:
+        clients += k9s_clients(cluster.kubeconfig, env, nodes, jobs)
+    return clients
+
+
+def small(args: argparse.Namespace, tmp: Path, results: dict[str, dict[str, float]]) -> None:
+    jobs = 200
+    capture = cached_capture()
+    print(
+        f"HandBrakeCLI {capture.version} capture: {len(capture.lines)} lines, "
+        f"{capture.rate:.1f} lines/s"
+    )
+    with running_cluster(0) as cluster:
+        done = fill_jobs(cluster, jobs)
+        panes = Panes(args.width, args.height)
+        try:
+            clients = make_clients(args, cluster, tmp, done)
+            for c in clients:  # one after the other, so they do not slow each other's start
+                paint = panes.start(c)
+                results.setdefault(c.key, {})["small first paint s"] = paint
+            time.sleep(args.settle)
+            load_avg = os.getloadavg()
+            for key, (cpu, rss) in measure(panes, clients, args.seconds).items():
+                results[key]["small idle CPU %"] = cpu
+                results[key]["small RSS MiB"] = rss
+            print(f"small idle window done (load average {load_avg[0]:.1f})", flush=True)
+            files = load.start_live_transcodes(cluster, NAMESPACE, PONY_NAMES, tmp / "podlogs")
+            feeder = LogFeeder(capture, files)
+            feeder.start()
+            try:
+                time.sleep(args.settle)
+                load_avg = os.getloadavg()
+                window = measure(panes, clients, args.seconds)
+            finally:
+                feeder.stop()
+            for key, (cpu, rss) in window.items():
+                results[key]["small 6 transcodes CPU %"] = cpu
+                results[key]["small 6 transcodes RSS MiB"] = rss
+            print(
+                f"small transcode window done (load average {load_avg[0]:.1f}; "
+                f"{feeder.appended} lines appended to each of {len(files)} pod logs)",
+                flush=True,
+            )
+            if args.show:
+                for c in clients:
+                    print(f"\n{c.label} at the end:\n{panes.capture(c)}")
+        finally:
+            panes.close()
+
+
+def large(args: argparse.Namespace, tmp: Path, results: dict[str, dict[str, float]]) -> None:
+    jobs = 3000
+    with running_cluster(294) as cluster:
+        done = fill_jobs(cluster, jobs)
+        time.sleep(args.settle)  # let the controllers finish their last writes
+        before = load.request_counts(cluster)
+        time.sleep(args.api_seconds)
+        baseline = load.requests_between(before, load.request_counts(cluster))
+        print(
+            f"baseline: {sum(baseline.values())} requests in {args.api_seconds:g} s with no "
+            f"client ({dict(baseline.most_common(4))})",
+            flush=True,
+        )
+        for c in make_clients(args, cluster, tmp, done):
+            panes = Panes(args.width, args.height)
+            try:
+                r = results.setdefault(c.key, {})
+                r["large first paint s"] = panes.start(c)
+                time.sleep(args.settle)
+                before = load.request_counts(cluster)
+                load_avg = os.getloadavg()
+                cpu, rss = measure(panes, [c], args.api_seconds)[c.key]
+                extra = load.requests_between(before, load.request_counts(cluster))
+                r["large idle CPU %"] = cpu
+                r["large RSS MiB"] = rss
+                diff = Counter(extra)
+                diff.subtract(baseline)
+                r["large extra API req/min"] = sum(diff.values()) * 60.0 / args.api_seconds
+                print(
+                    f"{c.label}: window done (load average {load_avg[0]:.1f}); requests beyond "
+                    f"baseline: { {k: v for k, v in diff.most_common(6) if v} }",
+                    flush=True,
+                )
+                if c.cordoned is not None:
+                    lat = cordon_latencies(panes, cluster, c, args.cordon_samples)
+                    r["large cordon p50 s"] = statistics.median(lat)
+                    r["large cordon p95 s"] = p95(lat)
+                if args.show:
+                    print(f"\n{c.label} at the end:\n{panes.capture(c)}")
+            finally:
+                panes.close()
+
+
+# ---------------------------------------------------------------- report
+
+ROWS = [
+    "small first paint s",
+    "small idle CPU %",
+    "small RSS MiB",
+    "small 6 transcodes CPU %",
+    "small 6 transcodes RSS MiB",
+    "large first paint s",
+    "large idle CPU %",
+    "large RSS MiB",
+    "large cordon p50 s",
+    "large cordon p95 s",
+    "large extra API req/min",
+]
+
+
+def report(results: dict[str, dict[str, float]], args: argparse.Namespace) -> None:
+    keys = ["console", "k9s nodes", "k9s jobs"]
+    print()
+    print(
+        f"Cluster mode against k9s {K9S_VERSION}, {args.width}x{args.height} tmux panes, "
+        f"{args.seconds:g} s windows (small), {args.api_seconds:g} s (large); "
+        f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+    head = f"{'':<28}{'console':>9}{'k9s nodes':>11}{'k9s jobs':>10}{'ratio n/j':>13}  aim"
+    print(head)
+    print("-" * (len(head) + 28))
+
+    def cell(key: str, row: str) -> str:
+        v = results.get(key, {}).get(row)
+        return "-" if v is None else f"{v:.2f}" if v < 10 else f"{v:.1f}"
+
+    for row in ROWS:
+        if not any(row in results.get(k, {}) for k in keys):
+            continue
+        mine = results.get("console", {}).get(row)
+        ratios = []
+        for k in ("k9s nodes", "k9s jobs"):
+            theirs = results.get(k, {}).get(row)
+            if mine is None or theirs is None:
+                ratios.append("-")
+            elif theirs == 0:
+                ratios.append("inf" if mine > 0 else "1")
+            else:
+                ratios.append(f"{mine / theirs:.2f}")
+        aim = AIMS.get(row, "")
+        if mine is not None and row in AIM_LIMITS:
+            aim += "  met" if mine <= AIM_LIMITS[row] else "  MISSED"
+        print(
+            f"{row:<28}{cell('console', row):>9}{cell('k9s nodes', row):>11}"
+            f"{cell('k9s jobs', row):>10}{'/'.join(ratios):>13}  {aim}"
+        )
+    print("(ratio: console / k9s nodes view / console / k9s jobs view; '-': not measured)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenario", choices=["small", "large", "all"], default="small")
+    parser.add_argument("--seconds", type=float, default=30.0, help="idle window (small)")
+    parser.add_argument(
+        "--api-seconds", type=float, default=60.0, help="idle and API-request window (large)"
+    )
+    parser.add_argument("--settle", type=float, default=5.0, help="pause after start-up")
+    parser.add_argument("--cordon-samples", type=int, default=20)
+    parser.add_argument("--skip-k9s", action="store_true")
+    parser.add_argument("--skip-console", action="store_true")
+    parser.add_argument("--width", type=int, default=160)
+    parser.add_argument("--height", type=int, default=48)
+    parser.add_argument("--show", action="store_true", help="print each pane's last screen")
+    args = parser.parse_args()
+    if args.skip_k9s and args.skip_console:
+        raise SystemExit("nothing to measure: both --skip-k9s and --skip-console")
+    if not 1 <= args.seconds <= 600 or not 1 <= args.api_seconds <= 600:
+        raise SystemExit("--seconds and --api-seconds must be between 1 and 600")
+    if shutil.which("tmux") is None:
+        raise SystemExit("bench_cluster_cost: tmux is needed")
+    if not args.skip_k9s and not os.access(k9s_binary(), os.X_OK):
+        raise SystemExit(f"k9s is not built: run `make k9s` (expected {k9s_binary()})")
+
+    def interrupted(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGHUP, interrupted)
+
+    results: dict[str, dict[str, float]] = {}
+    tmp = Path(tempfile.mkdtemp(prefix="ponybench-cluster-"))
+    print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    try:
+        if args.scenario in ("small", "all"):
+            small(args, tmp, results)
+        if args.scenario in ("large", "all"):
+            large(args, tmp, results)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        report(results, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,266 @@
+"""What the cluster benches put on the pony test cluster, and what they read back from it.
+
+ponyconsole-labelled transcode Jobs (finished ones, and long-running ones whose pod logs
+grow), node cordons, and the API server's own request counter (``apiserver_request_total``
+of /metrics).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from cluster.ponycluster import (
+    OUTCOME_ANNOTATION,
+    RUN_DURATION_ANNOTATION,
+    PonyCluster,
+)
+from ponyconsole.domain import kube_names as kn
+
+NAME = "Bench Movie"  # every finished Job's rip is "Bench Movie 0001", ...
+LIVE_NAME = "Bench Live"  # the running transcodes
+
+
+def ensure_namespace(cluster: PonyCluster, namespace: str, timeout: float = 30.0) -> None:
+    """Create ``namespace`` and wait for its default ServiceAccount (pods need it)."""
+    from kubernetes import client
+
+    core = client.CoreV1Api(cluster.api_client())
+    try:
+        core.create_namespace({"metadata": {"name": namespace}})  # type: ignore[arg-type]
+    except client.ApiException as e:
+        if e.status != 409:
+            raise
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            core.read_namespaced_service_account("default", namespace)
+            return
+        except client.ApiException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def transcode_job(
+    rip: str,
+    *,
+    run_duration: str = "1s",
+    fail: bool = False,
+    node: str | None = None,
+) -> dict[str, Any]:
+    """A transcode Job labelled as the console and the pipeline label theirs (domain/kube_names)."""
+    source = f"/srv/inbox/movies/{rip}.mkv"
+    video = kn.stable_id("movies", source, 4_000_000_000, None)
+    labels = {
+        kn.PART_OF_LABEL: kn.PART_OF_VALUE,
+        kn.JOB_TYPE_LABEL: kn.TRANSCODE,
+        kn.VIDEO_LABEL: video,
+        kn.LIBRARY_LABEL: "movies",
+    }
+    pod_annotations = {RUN_DURATION_ANNOTATION: run_duration}
+    if fail:
+        pod_annotations[OUTCOME_ANNOTATION] = "fail"
+    pod_spec: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "containers": [
+            {
+                "name": "handbrake",
+                "image": "ponyconsole/transcode:bench",
+                "resources": {"requests": {"cpu": "500m", "memory": "512Mi"}},
+            }
+        ],
+    }
+    if node is not None:
+        pod_spec["nodeSelector"] = {"kubernetes.io/hostname": node}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": kn.job_name(rip, kn.TRANSCODE),
+            "labels": labels,
+            "annotations": {
+                kn.SOURCE_ANNOTATION: source,
+                kn.PRESET_ANNOTATION: "Fast 1080p30",
+                kn.OUTPUT_ANNOTATION: f"/srv/library/movies/{rip}.mkv",
+            },
+        },
+        "spec": {
+            "backoffLimit": 0,
+            "template": {
+                "metadata": {"labels": labels, "annotations": pod_annotations},
+                "spec": pod_spec,
+            },
+        },
+    }
+
+
+def create_jobs(cluster: PonyCluster, namespace: str, bodies: list[dict[str, Any]]) -> None:
+    """Create Jobs, a few requests at a time (409: already there, kept)."""
+    from kubernetes import client
+
+    api = cluster.api_client()
+    batch = client.BatchV1Api(api)
+
+    def create(body: dict[str, Any]) -> None:
+        for attempt in range(20):
+            try:
+                batch.create_namespaced_job(namespace, body)  # type: ignore[arg-type]
+                return
+            except client.ApiException as e:
+                if e.status == 409:
+                    return
+                if e.status not in (429, 500, 503) or attempt == 19:
+                    raise
+                time.sleep(0.5)
+
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(create, bodies))
+    finally:
+        api.close()
+
+
+def _get(api: Any, path: str, timeout: float) -> bytes:
+    """GET ``path`` of the API server (the admin authenticates with its client certificate)."""
+    resp = api.call_api("GET", api.configuration.host + path, _request_timeout=timeout)
+    data: bytes = resp.read()
+    if resp.status != 200:
+        raise SystemExit(f"GET {path}: {resp.status} {data[:300]!r}")
+    return data
+
+
+def raw_list(cluster: PonyCluster, path: str, timeout: float = 60.0) -> list[dict[str, Any]]:
+    """GET a list as raw JSON (all pages); its items."""
+    api = cluster.api_client()
+    items: list[dict[str, Any]] = []
+    cont = ""
+    try:
+        while True:
+            sep = "&" if "?" in path else "?"
+            url = f"{path}{sep}limit=500" + (f"&continue={cont}" if cont else "")
+            data = json.loads(_get(api, url, timeout))
+            items += data.get("items", [])
+            cont = data.get("metadata", {}).get("continue", "")
+            if not cont:
+                return items
+    finally:
+        api.close()
+
+
+def job_finished(job: dict[str, Any]) -> bool:
+    conds = job.get("status", {}).get("conditions") or []
+    return any(c.get("type") in ("Complete", "Failed") and c.get("status") == "True" for c in conds)
+
+
+def wait_jobs_finished(
+    cluster: PonyCluster, namespace: str, count: int, timeout: float
+) -> tuple[int, int]:
+    """Wait until ``count`` Jobs of the namespace have finished; (succeeded, failed)."""
+    deadline = time.monotonic() + timeout
+    finished = 0
+    while time.monotonic() < deadline:
+        jobs = raw_list(cluster, f"/apis/batch/v1/namespaces/{namespace}/jobs")
+        done = [j for j in jobs if job_finished(j)]
+        finished = len(done)
+        if finished >= count:
+            failed = sum(
+                1
+                for j in done
+                for c in j["status"].get("conditions") or []
+                if c.get("type") == "Failed"
+            )
+            return finished - failed, failed
+        time.sleep(2.0)
+    raise SystemExit(f"only {finished} of {count} Jobs finished after {timeout:g} s")
+
+
+def finished_jobs(count: int, fail_every: int = 10) -> list[dict[str, Any]]:
+    """``count`` short transcode Jobs; every ``fail_every``-th one fails."""
+    return [
+        transcode_job(f"{NAME} {i:04d}", fail=(i % fail_every == 0)) for i in range(1, count + 1)
+    ]
+
+
+def start_live_transcodes(
+    cluster: PonyCluster, namespace: str, nodes: list[str], log_dir: Path, timeout: float = 120.0
+) -> list[Path]:
+    """One long-running transcode Job per node in ``nodes``; serve each pod's log from a file.
+
+    Returns the CRI log files (empty; append to them to make the logs grow).
+    """
+    bodies = [
+        transcode_job(f"{LIVE_NAME} {i + 1}", run_duration="24h", node=node)
+        for i, node in enumerate(nodes)
+    ]
+    create_jobs(cluster, namespace, bodies)
+    names = {b["metadata"]["name"] for b in bodies}
+    deadline = time.monotonic() + timeout
+    running: dict[str, str] = {}
+    while time.monotonic() < deadline:
+        pods = raw_list(cluster, f"/api/v1/namespaces/{namespace}/pods?labelSelector=job-name")
+        running = {
+            p["metadata"]["labels"].get("job-name", ""): p["metadata"]["name"]
+            for p in pods
+            if p.get("status", {}).get("phase") == "Running"
+            and p["metadata"]["labels"].get("job-name") in names
+        }
+        if len(running) == len(names):
+            break
+        time.sleep(0.5)
+    else:
+        raise SystemExit(f"only {len(running)} of {len(names)} live transcode pods Running")
+    log_dir.mkdir(parents=True, exist_ok=True)
+    files = []
+    for pod in sorted(running.values()):
+        path = log_dir / f"{pod}.log"
+        path.write_text("")
+        cluster.serve_pod_logs(namespace, path, pod=pod)
+        files.append(path)
+    return files
+
+
+def set_cordoned(cluster: PonyCluster, node: str, cordoned: bool) -> None:
+    from kubernetes import client
+
+    core = client.CoreV1Api(cluster._admin())
+    core.patch_node(node, {"spec": {"unschedulable": cordoned}})
+
+
+_SAMPLE = re.compile(r"^apiserver_request_total\{(?P<labels>[^}]*)\} (?P<value>\S+)$")
+_LABEL = re.compile(r'(\w+)="([^"]*)"')
+
+
+def request_counts(cluster: PonyCluster) -> Counter[tuple[str, str, str]]:
+    """``apiserver_request_total`` of /metrics, by (verb, resource, subresource)."""
+    text = _get(cluster._admin(), "/metrics", 30).decode()
+    out: Counter[tuple[str, str, str]] = Counter()
+    for line in text.splitlines():
+        m = _SAMPLE.match(line)
+        if not m:
+            continue
+        labels = dict(_LABEL.findall(m["labels"]))
+        key = (labels.get("verb", ""), labels.get("resource", ""), labels.get("subresource", ""))
+        out[key] += int(float(m["value"]))
+    return out
+
+
+#: Requests nobody's client makes: kwok renewing node leases, the bench reading /metrics.
+IGNORED_RESOURCES = {"leases"}
+
+
+def requests_between(
+    before: Counter[tuple[str, str, str]], after: Counter[tuple[str, str, str]]
+) -> Counter[tuple[str, str, str]]:
+    diff: Counter[tuple[str, str, str]] = Counter()
+    for key, value in after.items():
+        if key[1] in IGNORED_RESOURCES:
+            continue
+        if value - before.get(key, 0) > 0:
+            diff[key] = value - before.get(key, 0)
+    return diff

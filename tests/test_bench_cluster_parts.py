@@ -1,0 +1,60 @@
+"""The parts of bench/bench_cluster_cost.py that can be checked without a cluster or k9s."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+
+from bench.cluster_load import requests_between, transcode_job
+from bench.handbrake_replay import Capture, LogFeeder
+from cluster.crilog import write_cri_log
+from ponyconsole.domain import kube_names as kn
+
+
+def test_bench_jobs_carry_the_labels_the_console_selects_on() -> None:
+    job = transcode_job("Bench Movie 0007", fail=True, node="rarity")
+    labels = job["metadata"]["labels"]
+    assert f"{kn.PART_OF_LABEL}={labels[kn.PART_OF_LABEL]}" == kn.PART_OF_SELECTOR
+    assert labels[kn.JOB_TYPE_LABEL] == kn.TRANSCODE
+    assert job["spec"]["template"]["metadata"]["labels"] == labels
+    assert job["metadata"]["name"] == "bench-movie-0007-transcode"
+    assert job["spec"]["template"]["spec"]["nodeSelector"] == {"kubernetes.io/hostname": "rarity"}
+    assert job["spec"]["template"]["metadata"]["annotations"]["ponyconsole.test/outcome"] == "fail"
+    # The same rip always gets the same video id; another rip another one.
+    same = transcode_job("Bench Movie 0007")["metadata"]["labels"][kn.VIDEO_LABEL]
+    other = transcode_job("Bench Movie 0008")["metadata"]["labels"][kn.VIDEO_LABEL]
+    assert labels[kn.VIDEO_LABEL] == same != other
+
+
+def test_request_difference_leaves_out_leases_and_unchanged_counters() -> None:
+    before = Counter({("LIST", "nodes", ""): 3, ("PUT", "leases", ""): 10, ("GET", "", ""): 1})
+    after = Counter({("LIST", "nodes", ""): 5, ("PUT", "leases", ""): 90, ("GET", "", ""): 1})
+    after[("WATCH", "jobs", "")] = 2
+    assert requests_between(before, after) == {("LIST", "nodes", ""): 2, ("WATCH", "jobs", ""): 2}
+
+
+def test_log_feeder_appends_cri_records_at_the_captured_pace(tmp_path: Path) -> None:
+    capture = Capture("test", [(0.0, "Encoding: 1.00 %"), (0.2, "Encoding: 2.00 %")])
+    assert abs(capture.rate - 5.0) < 1e-9
+    files = [write_cri_log(tmp_path / f"{i}.log") for i in range(2)]
+    feeder = LogFeeder(capture, files)
+    t0 = time.monotonic()
+    feeder.start()
+    try:
+        deadline = t0 + 10
+        while feeder.appended < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        feeder.stop()
+    took = time.monotonic() - t0
+    assert feeder.appended >= 4
+    assert took >= 0.6  # 0, 0.2, then the loop starts over after its span (0.45, 0.65)
+    for f in files:
+        lines = f.read_text().splitlines()
+        assert [line.split(" ", 3)[1:3] for line in lines] == [["stdout", "F"]] * len(lines)
+        assert [line.split(" ", 3)[3] for line in lines[:3]] == [
+            "Encoding: 1.00 %",
+            "Encoding: 2.00 %",
+            "Encoding: 1.00 %",
+        ]
