@@ -20,7 +20,7 @@ Palette = Mapping[str, Style]
 
 STATE_ICONS: dict[JobState, str] = {
     JobState.QUEUED: "…",
-    JobState.PENDING: "⧗",
+    JobState.PENDING: "○",
     JobState.RUNNING: "▶",
     JobState.SUCCEEDED: "✔",
     JobState.FAILED: "✖",

@@ -21,7 +21,7 @@ from ponyconsole.ui.render_nodes import (
     render_metrics,
     render_title,
 )
-from ponyconsole.ui.widgets.roles import CachedRoles
+from ponyconsole.ui.widgets.roles import PLAIN_ROLES, CachedRoles
 
 HISTORY = 60  # samples kept for the sparklines (one a second)
 
@@ -111,7 +111,8 @@ class PonyTile(CachedRoles, Widget, can_focus=True):
         key = (node.name, node_status(node), node.cordoned, busy, node.internal_ip, self.is_mounted)
         if key == self._title_key:
             return
-        self._title_key = key
+        # Drawn before the stylesheet applied: draw again next time, in colour.
+        self._title_key = None if roles is PLAIN_ROLES else key
         self.border_title = render_title(node, busy, roles)
         self.border_subtitle = node.internal_ip or ""
 

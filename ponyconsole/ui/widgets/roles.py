@@ -9,6 +9,8 @@ from textual.widget import Widget
 
 from ponyconsole.ui import palette
 
+PLAIN_ROLES: dict[str, Style] = {role: Style() for role in palette.ROLES}
+
 
 class CachedRoles:
     """Mixin for a Widget (list it first): `self.roles`, the palette, cached.
@@ -28,7 +30,7 @@ class CachedRoles:
             try:
                 self._roles = palette.palette_of(cast(Widget, self))
             except KeyError:  # mounted, but its stylesheet is not applied yet: plain for now
-                return {role: Style() for role in palette.ROLES}
+                return PLAIN_ROLES
         return self._roles
 
     def notify_style_update(self) -> None:
