@@ -25,16 +25,15 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ponyconsole.agent.metrics import MetricsSampler
 from ponyconsole.backends.event_hub import EventHub
 from ponyconsole.backends.local.inbox import Inbox
+from ponyconsole.backends.local.output_paths import output_name, partial_path
 from ponyconsole.backends.local.outputs import free_output, library_names
 from ponyconsole.backends.local.owner_lock import Holder, OwnerLock
 from ponyconsole.backends.local.processes import is_handbrake, kill_group, process_alive
 from ponyconsole.backends.local.queue import JobQueue, QueuedJob, job_id_for
-from ponyconsole.backends.local.runner import Runner, output_name, partial_path
 from ponyconsole.backends.local.scanner import ScanCache, list_presets
 from ponyconsole.backends.local.settings import LocalSettings
 from ponyconsole.backends.protocol import (
@@ -60,6 +59,10 @@ from ponyconsole.domain.models import (
     RipKind,
 )
 from ponyconsole.domain.naming import NameRefused, check_library
+
+if TYPE_CHECKING:  # imported when a queue is run: `ponyconsole jobs` never pays for them
+    from ponyconsole.agent.metrics import MetricsSampler
+    from ponyconsole.backends.local.runner import Runner
 
 T = TypeVar("T")
 
@@ -141,6 +144,8 @@ class LocalBackend:
         if owns:
             await self._recover()
         await self._load_rows()
+        from ponyconsole.agent.metrics import MetricsSampler
+
         self._sampler = await asyncio.to_thread(
             MetricsSampler, settings.idle_watts, settings.max_watts
         )
@@ -202,6 +207,8 @@ class LocalBackend:
 
     def _start_runner(self) -> None:
         self._owner = None
+        from ponyconsole.backends.local.runner import Runner
+
         self._runner = Runner(self.settings, self._q, self._on_row, self._on_problem)
         self._runner.cordoned = self._node.cordoned
         self._tasks.append(asyncio.create_task(self._runner.run_forever(), name="local-runner"))

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from ponyconsole.backends.local.handbrake_path import handbrake_path
+from ponyconsole.backends.local.output_paths import partial_path
 from ponyconsole.backends.local.processes import kill_group
 from ponyconsole.backends.local.publish import publish
 from ponyconsole.backends.local.queue import INTERRUPTED_REASON, JobQueue, QueuedJob
@@ -32,21 +33,10 @@ from ponyconsole.backends.local.scanner import ScanFailed, media_duration, scan_
 from ponyconsole.backends.local.settings import LocalSettings
 from ponyconsole.domain.handbrake_progress import ProgressParser
 from ponyconsole.domain.models import JobState, Progress
-from ponyconsole.domain.naming import clean_stem, partial_name
 
 T = TypeVar("T")
 
 LOG_LINES_KEPT = 200
-
-
-def output_name(stem: str, fallback: str) -> str:
-    """A file name for the library: control characters (newlines) become spaces."""
-    return clean_stem(stem, fallback) + ".mkv"
-
-
-def partial_path(output: Path, job_id: str) -> Path:
-    """Per job: two jobs (or two consoles) never write the same partial file."""
-    return output.with_name(partial_name(output.name, job_id))
 
 
 def build_argv(
