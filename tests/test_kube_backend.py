@@ -196,11 +196,15 @@ async def _progress_from_log(
     backend = await started(cluster, namespace)
     body = pony_job(f"{video}.mkv", video, run_duration="120s")
     await asyncio.to_thread(create_job, cluster, namespace, body)
-    item = await wait_for(
-        lambda: (j := backend.store.items.get(video)) and j.progress and j,
-        30,
-        "progress in the item",
-    )
+    try:
+        item = await wait_for(
+            lambda: (j := backend.store.items.get(video)) and j.progress and j,
+            30,
+            "progress in the item",
+        )
+    except BaseException:
+        await backend.stop()
+        raise
     assert item.state is JobState.RUNNING and item.progress is not None
     return backend, item.progress
 

@@ -240,7 +240,9 @@ def stage_from_json(job: Obj, pods: Iterable[Obj]) -> Stage:
         state, reason = JobState.CANCELLED, "cancelled"
     elif _true(conds, "Complete") or _true(conds, "SuccessCriteriaMet"):
         state = JobState.SUCCEEDED
-        finished_at = timestamp(status.get("completionTime"))
+        # SuccessCriteriaMet comes a moment before Complete and completionTime
+        cond = conds.get("Complete") or conds.get("SuccessCriteriaMet") or {}
+        finished_at = timestamp(status.get("completionTime") or cond.get("lastTransitionTime"))
     elif _true(conds, "Failed") or _true(conds, "FailureTarget"):
         state = JobState.FAILED
         cond = conds.get("Failed") or conds.get("FailureTarget") or {}
