@@ -95,6 +95,7 @@ class PonyCluster:
     timings: dict[str, float] = field(default_factory=dict)
     _stopped: dict[str, Command] = field(default_factory=dict)
     _children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    _commands: dict[str, Command] = field(default_factory=dict)
     _owns_root: bool = False
     _client: ApiClient | None = None
     create_output: str = ""
@@ -136,6 +137,7 @@ class PonyCluster:
             if extra_nodes:
                 cluster.nodes += add_extra_nodes(cluster._admin(), extra_nodes)
             cluster.wait_ready(timeout=ready_timeout)
+            cluster._remember_commands()
         except BaseException:
             cluster.stop()
             raise
@@ -344,12 +346,31 @@ class PonyCluster:
                 time.sleep(0.1)
         raise ClusterError(f"kube-apiserver not ready after {timeout} s: {last}")
 
+    def _remember_commands(self) -> None:
+        """How each component was started, so one that died can be started again."""
+        self._read_pids()
+        for name, pid in self.pids.items():
+            with contextlib.suppress(OSError):
+                self._commands[name] = Command.of_pid(pid)
+
     def ensure_running(self, timeout: float = 60) -> None:
-        """Start again whatever a test stopped and left stopped; wait for the API server."""
+        """Start again whatever a test stopped and left stopped; wait for the API server.
+
+        Also whatever died meanwhile: kube-controller-manager and kube-scheduler exit
+        on purpose when they lose their leader lease, which an API server down for
+        longer than the renew deadline (10 s) makes them do.
+        """
         for name in ("etcd", "kube-apiserver", *self._stopped):
             if name in self._stopped:
                 self.start_component(name)
         self.wait_apiserver(timeout)
+        for name, command in self._commands.items():
+            pid = self.pids.get(name)
+            if name not in self._stopped and (pid is None or not pid_alive(pid)):
+                child = command.spawn(kwokctl.log_file(self.root, name))
+                self._children[name] = child
+                self.pids[name] = child.pid
+                kwokctl.pid_file(self.root, name).write_text(str(child.pid))
 
     def rss(self) -> dict[str, int]:
         """Resident memory (bytes) of each running component."""
