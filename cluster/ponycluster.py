@@ -131,7 +131,20 @@ class PonyCluster:
             _owns_root=owns,
         )
         try:
-            cluster._create()
+            for attempt in range(3):
+                try:
+                    cluster._create()
+                    break
+                except ClusterError as error:
+                    # kwokctl picks free ports, then binds them: another process may take
+                    # one in between. Start over on fresh ports; anything else is final.
+                    if "address already in use" not in str(error) or attempt == 2:
+                        raise
+                    cluster._kill_all()
+                    cluster._kwokctl(
+                        "delete", "cluster", "--kubeconfig", str(cluster.kubeconfig), timeout=60
+                    )
+                    cluster.pids.clear()
             cluster.timings["kwokctl_create"] = time.monotonic() - t0
             add_ponies(cluster._admin())
             if extra_nodes:
@@ -176,8 +189,7 @@ class PonyCluster:
                 out.append(f"--- {log.name}\n" + "\n".join(tail))
         return "\n".join(out)
 
-    def stop(self) -> None:
-        """Stop every process of the cluster by its pid and remove its files."""
+    def _kill_all(self) -> None:
         self._read_pids()
         for name in STOP_ORDER:
             pid = self.pids.get(name)
@@ -186,6 +198,10 @@ class PonyCluster:
         for child in self._children.values():
             with contextlib.suppress(Exception):
                 child.wait(timeout=5)
+
+    def stop(self) -> None:
+        """Stop every process of the cluster by its pid and remove its files."""
+        self._kill_all()
         if self.workdir.exists():
             # Cleans kwokctl's own records; the processes are already gone.
             with contextlib.suppress(Exception):
