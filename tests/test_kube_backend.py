@@ -217,6 +217,7 @@ async def _progress_from_log(
 
 
 @pytest.mark.handbrake
+@pytest.mark.timeout(600)  # the session's HandBrake runs are made on first use (minutes if busy)
 @pytest.mark.parametrize("run", ["hb_text_2pass", "hb_json_2pass"])
 async def test_progress_from_a_pod_log_of_real_handbrake_output(
     kube_cluster: PonyCluster,
