@@ -111,7 +111,8 @@ def apply_docs(
     """Server-side apply each document (as ``kubectl apply --server-side``); dryRun=All if asked."""
     kwargs: dict[str, Any] = {"dry_run": "All"} if dry_run else {}
     for doc in docs:
-        utils.create_from_dict(api, doc, apply=True, **kwargs)
+        namespace = doc["metadata"].get("namespace")
+        utils.create_from_dict(api, doc, namespace=namespace, apply=True, **kwargs)
 
 
 def delete_cluster_bindings(api: client.ApiClient, docs: Iterable[dict[str, Any]]) -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
+import yaml
 from kubernetes import client
 
 from cluster.ponycluster import PonyCluster
@@ -100,3 +104,38 @@ def test_job_templates_dry_run_then_apply(
     )
     assert stored["spec"]["backoffLimit"] == 0
     assert "ttlSecondsAfterFinished" not in stored["spec"]
+
+
+@pytest.mark.timeout(90)
+def test_kubectl_accepts_the_files_as_they_are(kube_cluster: PonyCluster, kube_namespace: str):
+    """What a user types: kubectl apply -f k8s/... (server-side dry-run, so nothing is left)."""
+    kubectl = [str(kube_cluster.bin / "kubectl"), "--kubeconfig", str(kube_cluster.kubeconfig)]
+    top = Path(__file__).resolve().parent.parent / "k8s"
+    res = subprocess.run(
+        [*kubectl, "apply", "--dry-run=server", "-f", str(top / "namespace.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "namespace/ponyconsole created (server dry run)"
+    # The rest lives in the namespace, which a dry-run did not make: feed kubectl the same
+    # files moved to the test namespace.
+    docs = load_manifests("rbac-console.yaml", kube_namespace)
+    for kind in (kn.TRANSCODE, kn.UPLOAD):
+        docs.append(render_template(kind, job_values(kube_namespace, kind)))
+    res = subprocess.run(
+        [*kubectl, "apply", "--dry-run=server", "-f", "-"],
+        input=yaml.safe_dump_all(docs),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.strip().splitlines()
+    assert len(lines) == len(docs)
+    # ClusterRoles applied by an earlier test of the session read "unchanged".
+    assert all(line.endswith(" (server dry run)") for line in lines), lines
+    assert "job.batch/dvd-rip-upload created (server dry run)" in lines
