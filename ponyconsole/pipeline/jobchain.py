@@ -146,8 +146,8 @@ def ensure_chain(api: ApiClient, rip: Rip, target: Target) -> Chain:
     namespace = target.namespace
     have = existing_jobs(api, namespace, rip.video)
     if kn.TRANSCODE in have and kn.UPLOAD in have:
-        names = (have[kn.TRANSCODE], have[kn.UPLOAD])
-        return Chain(rip.video, *(j["metadata"]["name"] for j in names), created=())
+        transcode, upload = (have[k]["metadata"]["name"] for k in (kn.TRANSCODE, kn.UPLOAD))
+        return Chain(rip.video, transcode, upload, created=())
     bodies = render_chain(rip, target)
     if kn.TRANSCODE in have:
         # half a pair: keep the names the existing half chose
@@ -173,7 +173,7 @@ def ensure_chain(api: ApiClient, rip: Rip, target: Target) -> Chain:
         try:
             batch.create_namespaced_job(
                 namespace,
-                client.V1Job.from_dict(body),
+                body,  # type: ignore[arg-type]  # the client sends a dict as it is
                 _preload_content=False,
                 _request_timeout=REQUEST_TIMEOUT,
             )

@@ -27,6 +27,7 @@ from ponyconsole.backends.local.inbox import Inbox, disc_kind, ignored
 from ponyconsole.domain.naming import library_problem, shown
 from ponyconsole.pipeline.jobchain import DEFAULT_PRESET, NameTaken, Target, ensure_chain, rip_of
 from ponyconsole.pipeline.share import CLAIM, FAIL, WATCH, WORK, ClaimLost, Share, claim
+from ponyconsole.pipeline.share_inbox import NoScans
 
 BACKOFF_START = 1.0
 BACKOFF_CAP = 30.0
@@ -67,7 +68,8 @@ class Watcher:
 
     def __post_init__(self) -> None:
         self.share.ensure()
-        self.inbox = Inbox(self.share.root / WATCH, scans=None, settle_seconds=self.settle_seconds)  # type: ignore[arg-type]
+        # the watcher never scans (the transcode Job does): only settling and refusals
+        self.inbox = Inbox(self.share.root / WATCH, NoScans(), self.settle_seconds)  # type: ignore[arg-type]
 
     def once(self, key: str, message: str) -> None:
         """Say a standing condition once, not on every poll."""
