@@ -107,3 +107,17 @@ def test_long_hostile_name_is_dns_1123_with_a_hash(kube_cluster, kube_namespace,
         assert re.search(r"-[0-9a-f]{8}-(transcode|upload)$", job), job
     notes = read_job(api, kube_namespace, chain.transcode)["metadata"]["annotations"]
     assert notes[kn.SOURCE_ANNOTATION] == f"/share/claim/movies/{name}"
+
+
+def test_a_library_that_is_no_label_value_is_labelled_safely_and_passed_as_is(
+    kube_cluster, kube_namespace, tmp_path
+):
+    api = kube_cluster.api_client()
+    chain = ensure_chain(api, Rip("Kids Movies", "Up.mkv", 3), target(kube_namespace, tmp_path))
+    upload = read_job(api, kube_namespace, chain.upload)
+    assert upload["metadata"]["labels"][kn.LIBRARY_LABEL] == "kids-movies"
+    args = upload["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[args.index("--library") + 1] == "Kids Movies"
+    assert (
+        upload["metadata"]["annotations"][kn.SOURCE_ANNOTATION] == "/share/claim/Kids Movies/Up.mkv"
+    )

@@ -11,6 +11,7 @@ read back and judged the same way. Blocking: call from a thread.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,10 +95,25 @@ def render_chain(rip: Rip, target: Target, qualified: bool = False) -> list[dict
     base = f"{rip.name} {rip.video}" if qualified else rip.name
     names = {kind: kn.job_name(base, kind) for kind in (kn.TRANSCODE, kn.UPLOAD)}
     vals = values(rip, target, names[kn.TRANSCODE], names[kn.UPLOAD])
-    return [
+    bodies = [
         render_template(kind, {**vals, "JOB_NAME": names[kind]})
         for kind in (kn.TRANSCODE, kn.UPLOAD)
     ]
+    label = library_label(rip.library)
+    for body in bodies:  # the real name stays in the upload's --library argument
+        for meta in (body["metadata"], body["spec"]["template"]["metadata"]):
+            meta["labels"][kn.LIBRARY_LABEL] = label
+    return bodies
+
+
+_LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+
+
+def library_label(library: str) -> str:
+    """The library as a label value: itself when Kubernetes takes it ("Kids Movies" does not)."""
+    if len(library) <= 63 and _LABEL_VALUE.match(library):
+        return library
+    return kn.dns_label(library)
 
 
 def _json(response: Any) -> dict[str, Any]:
