@@ -24,6 +24,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "cancel": ("ponyconsole.commands.cancel", "cancel a job (stops its encode)"),
     "cordon": ("ponyconsole.commands.cordon", "stop giving a pony new jobs"),
     "uncordon": ("ponyconsole.commands.uncordon", "let a pony take jobs again"),
+    "watch": (
+        "ponyconsole.pipeline.watch",
+        "claim settled rips of the share and create their Jobs",
+    ),
     "parse-progress": (
         "ponyconsole.parse_progress",
         "print captured HandBrake output as one JSON object per progress update",

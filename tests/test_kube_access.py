@@ -28,7 +28,9 @@ from tests.kube_support import (
 
 pytestmark = pytest.mark.cluster
 
-CLUSTER_ACTIONS = frozenset({Action.RETRY, Action.CANCEL, Action.CORDON, Action.DRAIN})
+CLUSTER_ACTIONS = frozenset(
+    {Action.ENQUEUE, Action.RETRY, Action.CANCEL, Action.CORDON, Action.DRAIN}
+)
 
 
 def as_account(cluster: PonyCluster, namespace: str, account: str) -> client.ApiClient:
@@ -118,8 +120,8 @@ def test_operator_can_do_each_action_and_nothing_else(
     perms = learn_permissions(operator, ns, read_only=False)
     assert perms.allowed == CLUSTER_ACTIONS
     assert perms.reason == ""
-    # Enqueue (the pipeline) and wake (the agents) are not cluster actions yet.
-    assert perms.refusal(Action.ENQUEUE) and perms.refusal(Action.WAKE)
+    # Enqueue (the pipeline) needs create jobs; wake (the agents) is not a cluster action yet.
+    assert perms.refusal(Action.ENQUEUE) is None and perms.refusal(Action.WAKE)
 
     # retry
     create_job(admin, transcode_job(ns, "again-transcode", **{OUTCOME_ANNOTATION: "fail"}))

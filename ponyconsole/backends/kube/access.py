@@ -47,6 +47,7 @@ def needed_rights(namespace: str) -> dict[Action, tuple[Right, ...]]:
     delete_jobs = Right("delete", "jobs", "batch", namespace=namespace)
     patch_nodes = Right("patch", "nodes")
     return {
+        Action.ENQUEUE: (create_jobs,),
         Action.RETRY: (create_jobs, delete_jobs),
         Action.CANCEL: (delete_jobs,),
         Action.CORDON: (patch_nodes,),
@@ -89,8 +90,8 @@ def whoami(api: ApiClient) -> str | None:
 def learn_permissions(api: ApiClient, namespace: str, read_only: bool) -> Permissions:
     """Ask the API which actions this user may take in ``namespace``.
 
-    Enqueue (the pipeline issue) and wake (the agents issue) are never allowed
-    here yet. Raises BackendError when the API cannot be asked.
+    Wake (the agents issue) is never allowed here yet. Raises BackendError
+    when the API cannot be asked.
     """
     if read_only:
         return Permissions(allowed=frozenset(), reason=READ_ONLY_REASON)

@@ -44,14 +44,12 @@ T = TypeVar("T")
 
 SOURCES = (NODES, JOBS, PODS)
 READ_ONLY = Permissions(frozenset(), "read-only mode: nothing is changed")
-# until the pipeline issue: no enqueue; until node agents: no wake
-CLUSTER_ACTIONS = frozenset({Action.RETRY, Action.CANCEL, Action.CORDON, Action.DRAIN})
-DEFAULT_PERMISSIONS = Permissions(
-    CLUSTER_ACTIONS, "enqueue and wake on the cluster come with the pipeline and node agents"
+# until node agents: no wake
+CLUSTER_ACTIONS = frozenset(
+    {Action.ENQUEUE, Action.RETRY, Action.CANCEL, Action.CORDON, Action.DRAIN}
 )
-ENQUEUE_REFUSAL = (
-    "enqueue on the cluster comes with the pipeline (`ponyconsole watch`); not built yet"
-)
+DEFAULT_PERMISSIONS = Permissions(CLUSTER_ACTIONS, "wake on the cluster comes with node agents")
+ENQUEUE_REFUSAL = "enqueue needs the shared folder: open the console with --inbox <share>"
 TICK_SECONDS = 1.0
 LOG_TAIL_LINES = 200
 POOL_SIZE = 64  # watches + one stream per running transcode + actions, without waiting
@@ -90,6 +88,14 @@ class KubeBackend:
         self._sources = {name: SourceStatus(name) for name in SOURCES}
         self._synced: set[str] = set()
         self.permissions = READ_ONLY if read_only else DEFAULT_PERMISSIONS
+        self._share: Any = None  # pipeline.share_inbox.ShareInbox: `e` on the shared folder
+        if inbox:
+            from ponyconsole.pipeline.share_inbox import ShareInbox
+
+            self._share = ShareInbox(inbox)
+        elif not read_only:
+            self.permissions = Permissions(CLUSTER_ACTIONS - {Action.ENQUEUE}, ENQUEUE_REFUSAL)
+        self._share_libraries: list[str] = []
         self.informers: dict[str, Informer] = {}
         self.followers: dict[str, ProgressFollower] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -177,19 +183,39 @@ class KubeBackend:
         return self._hub.subscribe()
 
     def presets(self) -> list[str]:
-        return sorted({j.preset for j in self.store.items.values() if j.preset})
+        from ponyconsole.pipeline.jobchain import DEFAULT_PRESET
+
+        used = {j.preset for j in self.store.items.values() if j.preset} - {DEFAULT_PRESET}
+        return [DEFAULT_PRESET, *sorted(used)]
 
     def libraries(self) -> list[str]:
-        return sorted({j.library for j in self.store.items.values() if j.library})
+        used = {j.library for j in self.store.items.values() if j.library}
+        return sorted(used | set(self._share_libraries))
 
     async def list_rips(self) -> list[Disc]:
-        return []
+        """The rips of the share's watch/ folder (pipeline/share_inbox.py)."""
+        if self._share is None:
+            raise NotAllowed(ENQUEUE_REFUSAL)
+        rips: list[Disc] = await asyncio.to_thread(self._share.list_rips)
+        self._share_libraries = await asyncio.to_thread(self._share.libraries)
+        return rips
 
     async def scan(self, path: str) -> Disc:
-        raise NotAllowed(ENQUEUE_REFUSAL)
+        if self._share is None:
+            raise NotAllowed(ENQUEUE_REFUSAL)
+        disc: Disc = await asyncio.to_thread(self._share.scan, path)
+        return disc
 
     async def enqueue(self, request: EnqueueRequest) -> Job:
-        raise NotAllowed(ENQUEUE_REFUSAL)
+        """Claim the rip and create its Jobs with the watcher's code (pipeline/jobchain.py)."""
+        from ponyconsole.pipeline.jobchain import Target
+
+        self._check(Action.ENQUEUE)
+        if self._share is None:
+            raise NotAllowed(ENQUEUE_REFUSAL)
+        target = Target(self.namespace, self._share.share)
+        job: Job = await self._call(self._share.enqueue, self._api, request, target)
+        return job
 
     async def job_detail(self, job_id: str) -> JobDetail:
         job = self._item(job_id)
@@ -472,7 +498,11 @@ class KubeBackend:
             )
             return
         allowed = frozenset(learned.allowed) & CLUSTER_ACTIONS
-        self.permissions = Permissions(allowed, learned.reason or DEFAULT_PERMISSIONS.reason)
+        reason = learned.reason or DEFAULT_PERMISSIONS.reason
+        if self._share is None:  # no shared folder: nothing to enqueue from
+            allowed -= {Action.ENQUEUE}
+            reason = learned.reason or ENQUEUE_REFUSAL
+        self.permissions = Permissions(allowed, reason)
         self._hub.publish(PermissionsChanged(self.permissions))
 
 

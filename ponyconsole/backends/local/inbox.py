@@ -106,6 +106,19 @@ class Inbox:
                         found.append((rip, entry.name))
         return found
 
+    def rips(self) -> list[tuple[Path, str]]:
+        """(path, library) of every rip-looking entry, unchecked (the watcher's poll)."""
+        return self._candidates()
+
+    def settled(self, path: Path) -> bool:
+        """Seen unchanged for the settle time by this inbox (one stat; see ``_observe``)."""
+        size, mtime = rip_stat(path)
+        return not self._copying(str(path), size, mtime)
+
+    def outside(self, path: Path) -> str | None:
+        """The refusal for a symlink leading out of the inbox, or None."""
+        return self._outside(path)
+
     def library_names(self) -> list[str]:
         names = {DEFAULT_LIBRARY}
         if self.root.is_dir():
