@@ -44,7 +44,7 @@ async def test_the_backend_survives_an_apiserver_outage_and_catches_up(
         print(f"disconnected after {time.monotonic() - stopped_at:.1f} s: {lost}")
         assert {s.name for s in lost} == {"nodes", "jobs", "pods"} or lost
         assert all(s.error and s.synced_at for s in lost)
-        assert recorder.of(SourceChanged), "the UI is told"
+        await wait_for(lambda: recorder.of(SourceChanged), 10, "the UI told of the loss")
         with pytest.raises(BackendError, match="disconnected from the API server"):
             await backend.set_cordoned("rarity", True)
         await asyncio.sleep(max(0.0, 10 - (time.monotonic() - stopped_at)))

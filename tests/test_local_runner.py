@@ -50,6 +50,14 @@ async def test_encode_succeeds_with_progress_and_verified_output(
 ) -> None:
     rip = place(long_clip, tmp_path / "inbox" / "films" / "Big Buck.mp4")
     events = backend.events()
+    seen: list[JobChanged] = []
+
+    async def collect() -> None:  # as a console does: take each event as it comes
+        async for event in events:
+            if isinstance(event, JobChanged):
+                seen.append(event)
+
+    collector = asyncio.create_task(collect())
     job = await backend.enqueue(_request(rip, "films"))
     assert (await backend.enqueue(_request(rip, "films"))).id == job.id  # one job
     done = await wait_job(backend, job.id, {JobState.SUCCEEDED, JobState.FAILED})
@@ -62,14 +70,12 @@ async def test_encode_succeeds_with_progress_and_verified_output(
     assert sorted(p.name for p in output.parent.iterdir()) == ["Big Buck.mkv"]  # no partial left
     assert done.command[:3] == (backend.settings.handbrake, "-i", str(rip))
 
-    seen: list[JobChanged] = []
-    while True:
-        event = await asyncio.wait_for(events.__anext__(), 5)
-        if isinstance(event, JobChanged) and event.job.id == job.id:
-            seen.append(event)
-            if event.job.state is JobState.SUCCEEDED:
-                break
-    states = [e.job.state for e in seen]
+    deadline = time.monotonic() + 10
+    while not any(e.job.id == job.id and e.job.state is JobState.SUCCEEDED for e in seen):
+        assert time.monotonic() < deadline, "the success never reached the event stream"
+        await asyncio.sleep(0.05)
+    collector.cancel()
+    states = [e.job.state for e in seen if e.job.id == job.id]
     assert states[0] is JobState.QUEUED and JobState.RUNNING in states
     percents = [
         e.job.progress.overall_percent

@@ -85,6 +85,12 @@ async def failed_jobs(
         )
         ids.append(job.id)
     await until(pilot, lambda: all(jobs_of(backend)[i].state is JobState.FAILED for i in ids), 60)
+    # ... and seen so by the console (its view follows the backend's events, merged a few
+    # times a second): a key pressed before would act on the job's previous state.
+    shown = pilot.app.query_one(JobList).jobs
+    await until(
+        pilot, lambda: all(getattr(shown.get(i), "state", None) is JobState.FAILED for i in ids)
+    )
     return [jobs_of(backend)[i] for i in ids]
 
 
