@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from ponyconsole.backends.protocol import BackendError
 from ponyconsole.commands.backend_options import add_backend_arguments, run_action
 
 if TYPE_CHECKING:
@@ -20,7 +21,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def set_cordon(command: str, args: argparse.Namespace, cordoned: bool) -> int:
     async def action(backend: LocalBackend) -> int:
-        name = args.node or backend.snapshot().nodes[0].name
+        nodes = backend.snapshot().nodes
+        if not args.node and len(nodes) != 1:
+            raise BackendError(f"name the pony: {command} NODE (one of {len(nodes)})")
+        name = args.node or nodes[0].name
         node = await backend.set_cordoned(name, cordoned)
         print(f"{node.name}  {'cordoned' if node.cordoned else 'uncordoned'}")
         return 0

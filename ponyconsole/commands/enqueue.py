@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
         path = str(Path(args.path).expanduser().absolute())
         job = await backend.enqueue(EnqueueRequest(path, args.library, args.preset, args.title))
         print(f"{job.id[:SHORT]}  {job.state.value}  {job.library}  {job.name}  ({job.preset})")
-        if backend.runner_owner == "nobody":
+        if getattr(backend, "runner_owner", "") == "nobody":
             print(
                 "ponyconsole enqueue: no runner is active; `ponyconsole serve` or the console "
                 "will run it",
