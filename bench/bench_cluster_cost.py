@@ -51,7 +51,7 @@ from bench_console_cost import Tmux, cpu_seconds, rss_bytes
 from handbrake_replay import LogFeeder, cached_capture
 
 from cluster.binaries import cache_dir
-from cluster.ponycluster import PONIES, PonyCluster
+from cluster.ponycluster import PONIES, ClusterError, PonyCluster
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -175,6 +175,10 @@ def private_env(root: Path) -> list[str]:
 # ---------------------------------------------------------------- panes
 
 
+class ClientFailed(Exception):
+    """One client could not be measured (it did not paint, exited, ...); the others still are."""
+
+
 class Panes:
     """Clients in detached tmux panes of one private tmux server."""
 
@@ -203,7 +207,7 @@ class Panes:
                 return time.monotonic() - started
             self.check_alive(client)
             time.sleep(0.02)
-        raise SystemExit(
+        raise ClientFailed(
             f"{client.label}: no full paint after {timeout:g} s; pane shows:\n"
             + self.capture(client)
         )
@@ -218,7 +222,7 @@ class Panes:
         except psutil.Error:
             alive = False
         if not alive:
-            raise SystemExit(f"{client.label} exited; pane shows:\n{self.capture(client)}")
+            raise ClientFailed(f"{client.label} exited; pane shows:\n{self.capture(client)}")
 
     def stop(self, client: Client) -> None:
         self.tmux.run("kill-session", "-t", self.session(client))
@@ -264,7 +268,7 @@ def cordon_latencies(
     screen = panes.capture(client)
     visible = [n for n in cluster.nodes if _lines_with(screen, n)]
     if not visible:
-        raise SystemExit(f"{client.label}: no node name on screen:\n{screen}")
+        raise ClientFailed(f"{client.label}: no node name on screen:\n{screen}")
     out = []
     for i in range(samples):
         node = visible[i % len(visible)]
@@ -272,7 +276,7 @@ def cordon_latencies(
         load.set_cordoned(cluster, node, True)
         while not client.cordoned(panes.capture(client), node):
             if time.monotonic() - t0 > timeout:
-                raise SystemExit(f"{client.label}: {node} not shown cordoned after {timeout:g} s")
+                raise ClientFailed(f"{client.label}: {node} not shown cordoned after {timeout:g} s")
             time.sleep(0.02)
         out.append(time.monotonic() - t0)
         load.set_cordoned(cluster, node, False)
@@ -294,7 +298,16 @@ def p95(values: list[float]) -> float:
 @contextmanager
 def running_cluster(extra_nodes: int) -> Iterator[PonyCluster]:
     t0 = time.monotonic()
-    cluster = PonyCluster.start(pod_delay=0.2, extra_nodes=extra_nodes, ready_timeout=240)
+    for attempt in (1, 2):
+        try:
+            cluster = PonyCluster.start(pod_delay=0.2, extra_nodes=extra_nodes, ready_timeout=180)
+            break
+        except ClusterError as e:
+            # Other clusters on this machine may take a port kwokctl picked between its
+            # check and its use (the kwok controller then exits): try once more.
+            if attempt == 2:
+                raise
+            print(f"cluster start failed, once more: {str(e).splitlines()[0]}", flush=True)
     try:
         print(f"cluster: {len(cluster.nodes)} nodes Ready after {time.monotonic() - t0:.0f} s")
         load.ensure_namespace(cluster, NAMESPACE)
@@ -326,7 +339,9 @@ def make_clients(
     return clients
 
 
-def small(args: argparse.Namespace, tmp: Path, results: dict[str, dict[str, float]]) -> None:
+def small(
+    args: argparse.Namespace, tmp: Path, results: dict[str, dict[str, float]], failures: list[str]
+) -> None:
     jobs = 200
     capture = cached_capture()
     print(
@@ -337,10 +352,20 @@ def small(args: argparse.Namespace, tmp: Path, results: dict[str, dict[str, floa
         done = fill_jobs(cluster, jobs)
         panes = Panes(args.width, args.height)
         try:
-            clients = make_clients(args, cluster, tmp, done)
-            for c in clients:  # one after the other, so they do not slow each other's start
-                paint = panes.start(c)
+            clients = []
+            for c in make_clients(args, cluster, tmp, done):
+                # One after the other, so they do not slow each other's start.
+                try:
+                    paint = panes.start(c)
+                except ClientFailed as e:
+                    failures.append(f"small: {e}")
+                    print(f"FAILED: {e}", flush=True)
+                    panes.stop(c)
+                    continue
+                clients.append(c)
                 results.setdefault(c.key, {})["small first paint s"] = paint
+            if not clients:
+                return
             time.sleep(args.settle)
             load_avg = os.getloadavg()
             for key, (cpu, rss) in measure(panes, clients, args.seconds).items():
@@ -371,7 +396,9 @@ def small(args: argparse.Namespace, tmp: Path, results: dict[str, dict[str, floa
             panes.close()
 
 
-def large(args: argparse.Namespace, tmp: Path, results: dict[str, dict[str, float]]) -> None:
+def large(
+    args: argparse.Namespace, tmp: Path, results: dict[str, dict[str, float]], failures: list[str]
+) -> None:
     jobs = 3000
     with running_cluster(294) as cluster:
         done = fill_jobs(cluster, jobs)
@@ -410,6 +437,9 @@ def large(args: argparse.Namespace, tmp: Path, results: dict[str, dict[str, floa
                     r["large cordon p95 s"] = p95(lat)
                 if args.show:
                     print(f"\n{c.label} at the end:\n{panes.capture(c)}")
+            except ClientFailed as e:
+                failures.append(f"large: {e}")
+                print(f"FAILED: {e}", flush=True)
             finally:
                 panes.close()
 
@@ -501,17 +531,20 @@ def main() -> int:
     signal.signal(signal.SIGHUP, interrupted)
 
     results: dict[str, dict[str, float]] = {}
+    failures: list[str] = []
     tmp = Path(tempfile.mkdtemp(prefix="ponybench-cluster-"))
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     try:
         if args.scenario in ("small", "all"):
-            small(args, tmp, results)
+            small(args, tmp, results, failures)
         if args.scenario in ("large", "all"):
-            large(args, tmp, results)
+            large(args, tmp, results, failures)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         report(results, args)
-    return 0
+        for f in failures:
+            print(f"\nFAILED {f}")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
