@@ -8,7 +8,6 @@ of /metrics).
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -232,35 +231,59 @@ def set_cordoned(cluster: PonyCluster, node: str, cordoned: bool) -> None:
     core.patch_node(node, {"spec": {"unschedulable": cordoned}})
 
 
-_SAMPLE = re.compile(r"^apiserver_request_total\{(?P<labels>[^}]*)\} (?P<value>\S+)$")
-_LABEL = re.compile(r'(\w+)="([^"]*)"')
+# ---------------------------------------------------------------- audit log
+
+#: User agents of everything on the cluster that is not a client under test.
+SYSTEM_AGENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "ponybench")
+BENCH_AGENT = "ponybench/1"
 
 
-def request_counts(cluster: PonyCluster) -> Counter[tuple[str, str, str]]:
-    """``apiserver_request_total`` of /metrics, by (verb, resource, subresource)."""
-    text = _get(cluster._admin(), "/metrics", 30).decode()
-    out: Counter[tuple[str, str, str]] = Counter()
-    for line in text.splitlines():
-        m = _SAMPLE.match(line)
-        if not m:
-            continue
-        labels = dict(_LABEL.findall(m["labels"]))
-        key = (labels.get("verb", ""), labels.get("resource", ""), labels.get("subresource", ""))
-        out[key] += int(float(m["value"]))
-    return out
+def mark_bench_requests(cluster: PonyCluster) -> None:
+    """The bench's own requests (cordons, /metrics) carry the user agent ``ponybench``."""
+    cluster._admin().user_agent = BENCH_AGENT
 
 
-#: Requests nobody's client makes: kwok renewing node leases, the bench reading /metrics.
-IGNORED_RESOURCES = {"leases"}
+def audit_offset(cluster: PonyCluster) -> int:
+    try:
+        return cluster.audit_log.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
-def requests_between(
-    before: Counter[tuple[str, str, str]], after: Counter[tuple[str, str, str]]
+def client_requests(
+    cluster: PonyCluster, offset: int, since: float, until: float
 ) -> Counter[tuple[str, str, str]]:
-    diff: Counter[tuple[str, str, str]] = Counter()
-    for key, value in after.items():
-        if key[1] in IGNORED_RESOURCES:
-            continue
-        if value - before.get(key, 0) > 0:
-            diff[key] = value - before.get(key, 0)
-    return diff
+    """Requests received between the wall-clock times ``since`` and ``until`` (the audit
+    log read from ``offset``) from user agents not in SYSTEM_AGENTS, by
+    (user agent's product, verb, resource).
+    """
+    import datetime as dt
+
+    seen: dict[str, tuple[str, str, str]] = {}
+    with cluster.audit_log.open("rb") as f:
+        f.seek(offset)
+        for raw in f:
+            try:
+                event = json.loads(raw)
+            except ValueError:
+                continue  # a line still being written
+            agent = str(event.get("userAgent", ""))
+            if agent.startswith(SYSTEM_AGENTS):
+                continue
+            stamp = event.get("requestReceivedTimestamp", "")
+            try:
+                when = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+            except ValueError:
+                continue
+            if not since <= when < until:
+                continue
+            ref = event.get("objectRef") or {}
+            resource = ref.get("resource", "") + (
+                "/" + ref["subresource"] if ref.get("subresource") else ""
+            )
+            seen[event.get("auditID", raw)] = (
+                agent.split("/")[0].split(" ")[0],
+                str(event.get("verb", "")),
+                resource or str(event.get("requestURI", "")).split("?")[0],
+            )
+    return Counter(seen.values())
