@@ -409,7 +409,7 @@ def large(
             panes = Panes(args.width, args.height)
             try:
                 r = results.setdefault(c.key, {})
-                r["large first paint s"] = panes.start(c)
+                r["large first paint s"] = panes.start(c, timeout=180)
                 time.sleep(args.settle)
                 offset, since = load.audit_offset(cluster), time.time()
                 load_avg = os.getloadavg()
