@@ -17,6 +17,7 @@ from typing import Any
 from cluster.ponycluster import (
     OUTCOME_ANNOTATION,
     RUN_DURATION_ANNOTATION,
+    START_DELAY_ANNOTATION,
     PonyCluster,
 )
 from ponyconsole.domain import kube_names as kn
@@ -50,6 +51,7 @@ def transcode_job(
     rip: str,
     *,
     run_duration: str = "1s",
+    start_delay: str | None = None,
     fail: bool = False,
     node: str | None = None,
 ) -> dict[str, Any]:
@@ -65,6 +67,8 @@ def transcode_job(
     pod_annotations = {RUN_DURATION_ANNOTATION: run_duration}
     if fail:
         pod_annotations[OUTCOME_ANNOTATION] = "fail"
+    if start_delay is not None:
+        pod_annotations[START_DELAY_ANNOTATION] = start_delay
     pod_spec: dict[str, Any] = {
         "restartPolicy": "Never",
         "containers": [
@@ -191,37 +195,34 @@ def start_live_transcodes(
 ) -> list[Path]:
     """One long-running transcode Job per node in ``nodes``; serve each pod's log from a file.
 
-    Returns the CRI log files (empty; append to them to make the logs grow).
+    Returns the CRI log files (empty; append to them to make the logs grow). Each pod's log
+    is served before the pod runs (the pods start 15 s after they are made), as a real
+    container's log exists from its start.
     """
     bodies = [
-        transcode_job(f"{LIVE_NAME} {i + 1}", run_duration="24h", node=node)
+        transcode_job(f"{LIVE_NAME} {i + 1}", run_duration="24h", start_delay="15s", node=node)
         for i, node in enumerate(nodes)
     ]
     create_jobs(cluster, namespace, bodies)
     names = {b["metadata"]["name"] for b in bodies}
+    log_dir.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {}
     deadline = time.monotonic() + timeout
-    running: dict[str, str] = {}
+    running = 0
     while time.monotonic() < deadline:
         pods = raw_list(cluster, f"/api/v1/namespaces/{namespace}/pods?labelSelector=job-name")
-        running = {
-            p["metadata"]["labels"].get("job-name", ""): p["metadata"]["name"]
-            for p in pods
-            if p.get("status", {}).get("phase") == "Running"
-            and p["metadata"]["labels"].get("job-name") in names
-        }
-        if len(running) == len(names):
-            break
+        mine = [p for p in pods if p["metadata"]["labels"].get("job-name") in names]
+        for p in mine:
+            pod = p["metadata"]["name"]
+            if pod not in files:
+                files[pod] = log_dir / f"{pod}.log"
+                files[pod].write_text("")
+                cluster.serve_pod_logs(namespace, files[pod], pod=pod)
+        running = sum(1 for p in mine if p.get("status", {}).get("phase") == "Running")
+        if running == len(names):
+            return [files[pod] for pod in sorted(files)]
         time.sleep(0.5)
-    else:
-        raise SystemExit(f"only {len(running)} of {len(names)} live transcode pods Running")
-    log_dir.mkdir(parents=True, exist_ok=True)
-    files = []
-    for pod in sorted(running.values()):
-        path = log_dir / f"{pod}.log"
-        path.write_text("")
-        cluster.serve_pod_logs(namespace, path, pod=pod)
-        files.append(path)
-    return files
+    raise SystemExit(f"only {running} of {len(names)} live transcode pods Running")
 
 
 def set_cordoned(cluster: PonyCluster, node: str, cordoned: bool) -> None:
