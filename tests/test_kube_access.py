@@ -162,3 +162,55 @@ def test_operator_can_do_each_action_and_nothing_else(
     assert status_of(lambda: batch.list_namespaced_job("default")) == 403
     assert status_of(lambda: batch.delete_namespaced_job("x", "default")) == 403
     assert core.read_node("rarity").metadata.name == "rarity"
+
+
+@pytest.mark.timeout(120)
+def test_a_retry_that_could_not_create_the_job_again_deletes_nothing(
+    kube_cluster: PonyCluster, kube_namespace: str
+):
+    """An account that may delete Jobs but not create them: the failed Job stays."""
+    admin = kube_cluster.api_client()
+    ns = kube_namespace
+    core, rbac = client.CoreV1Api(admin), client.RbacAuthorizationV1Api(admin)
+    core.create_namespaced_service_account(
+        ns, client.V1ServiceAccount(metadata=client.V1ObjectMeta(name="half"))
+    )
+    rbac.create_namespaced_role(
+        ns,
+        client.V1Role(
+            metadata=client.V1ObjectMeta(name="half"),
+            rules=[
+                client.V1PolicyRule(
+                    api_groups=["batch"], resources=["jobs"], verbs=["get", "delete"]
+                ),
+                client.V1PolicyRule(api_groups=[""], resources=["pods"], verbs=["list"]),
+            ],
+        ),
+    )
+    rbac.create_namespaced_role_binding(
+        ns,
+        client.V1RoleBinding(
+            metadata=client.V1ObjectMeta(name="half"),
+            role_ref=client.V1RoleRef(
+                api_group="rbac.authorization.k8s.io", kind="Role", name="half"
+            ),
+            subjects=[client.RbacV1Subject(kind="ServiceAccount", name="half", namespace=ns)],
+        ),
+    )
+    half = as_account(kube_cluster, ns, "half")
+    created = create_job(admin, transcode_job(ns, "kept-transcode", **{OUTCOME_ANNOTATION: "fail"}))
+    wait_failed(admin, ns, "kept-transcode")
+    perms = wait_for(
+        lambda: (p := learn_permissions(half, ns, False)).allowed == {Action.CANCEL} and p,
+        15,
+        "the binding to take effect",
+    )
+    assert Action.RETRY not in perms.allowed
+    assert perms.reason.startswith("not allowed by RBAC: create jobs, patch nodes")
+
+    with pytest.raises(NotAllowed, match=r"^not allowed: jobs.batch is forbidden: ") as err:
+        actions.retry_job(half, ns, "kept-transcode")
+    assert 'cannot create resource "jobs"' in str(err.value)
+    job = read_job(admin, ns, "kept-transcode")
+    assert job is not None and job["metadata"]["uid"] == created["metadata"]["uid"]
+    assert len(client.BatchV1Api(admin).list_namespaced_job(ns).items) == 1

@@ -23,7 +23,14 @@ from ponyconsole.backends.protocol import (
 )
 from ponyconsole.domain.models import JobState, Progress, ProgressState, StageKind
 from tests.fixtures.media import HandBrakeRun
-from tests.kube_read_support import Recorder, backend_for, create_job, pony_job, wait_for
+from tests.kube_read_support import (
+    Recorder,
+    backend_for,
+    compact_etcd,
+    create_job,
+    pony_job,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(180)]
 
@@ -196,16 +203,21 @@ async def _progress_from_log(
     backend = await started(cluster, namespace)
     body = pony_job(f"{video}.mkv", video, run_duration="120s")
     await asyncio.to_thread(create_job, cluster, namespace, body)
-    item = await wait_for(
-        lambda: (j := backend.store.items.get(video)) and j.progress and j,
-        30,
-        "progress in the item",
-    )
+    try:
+        item = await wait_for(
+            lambda: (j := backend.store.items.get(video)) and j.progress and j,
+            30,
+            "progress in the item",
+        )
+    except BaseException:
+        await backend.stop()
+        raise
     assert item.state is JobState.RUNNING and item.progress is not None
     return backend, item.progress
 
 
 @pytest.mark.handbrake
+@pytest.mark.timeout(600)  # the session's HandBrake runs are made on first use (minutes if busy)
 @pytest.mark.parametrize("run", ["hb_text_2pass", "hb_json_2pass"])
 async def test_progress_from_a_pod_log_of_real_handbrake_output(
     kube_cluster: PonyCluster,
@@ -347,23 +359,32 @@ async def test_actions_are_refused_up_front_in_read_only_mode_and_enqueue_is_not
         await backend.stop()
 
 
-async def test_a_stale_resource_version_makes_a_410_relist_and_a_resync(
+async def test_a_watch_from_a_stale_resource_version_keeps_the_cache_right(
     kube_cluster: PonyCluster, kube_namespace: str
 ) -> None:
+    """Watch again from version 1 after an etcd compaction.
+
+    Measured on the test cluster (v1.35.4): the watch cache answers such a
+    watch with an ADDED event per object instead of 410 Gone, so this checks
+    that a replay leaves the cache right; the 410 re-list path itself is not
+    reached by this test (see the informer's Gone handling).
+    """
     backend = await started(kube_cluster, kube_namespace)
     recorder = Recorder(backend)
+    core = client.CoreV1Api(kube_cluster._admin())
     try:
-        await wait_for(lambda: recorder.resyncs(), 5, "the first event")
-        before = len(recorder.resyncs())
         informer = backend.informers["nodes"]
-        lists, gone = informer.lists, informer.gone
-        informer.break_watch(resource_version="1")  # far older than the watch cache holds
-        await wait_for(lambda: informer.gone > gone, 15, "410 Gone")
-        await wait_for(lambda: informer.lists > lists, 15, "a re-list after 410 Gone")
-        await wait_for(lambda: len(recorder.resyncs()) > before, 5, "a Resync")
-        last = recorder.resyncs()[-1].snapshot
-        assert len(last.nodes) == 6 and last.connected
+        watches = informer.watches
+        await asyncio.to_thread(compact_etcd, kube_cluster)
+        informer.break_watch(resource_version="1")
+        await wait_for(lambda: informer.watches > watches, 15, "a new watch")
+        await asyncio.sleep(1.0)
+        assert sorted(backend.store.nodes) == sorted(p[0] for p in PONIES)
+        assert backend.snapshot().connected
+        await asyncio.to_thread(core.patch_node, "pinkie-pie", {"spec": {"unschedulable": True}})
+        await wait_for(lambda: backend.store.nodes["pinkie-pie"].cordoned, 5, "the cordon")
     finally:
+        await asyncio.to_thread(core.patch_node, "pinkie-pie", {"spec": {"unschedulable": None}})
         await recorder.close()
         await backend.stop()
 

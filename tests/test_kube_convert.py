@@ -140,7 +140,7 @@ def test_items_from_jobs_and_pods_as_the_api_sends_them(
     assert item.reason == "HandBrake: No title found." and item.retries == 2
     del job["metadata"]["annotations"][LAST_REASON_ANNOTATION]
     item = convert.item_from_json([job], {})  # pods already gone: the Job's condition
-    assert item is not None and item.reason and "BackoffLimitExceeded" in item.reason
+    assert item is not None and item.reason and "backoff limit" in item.reason
 
     def unscheduled() -> bool:
         _, pods = _job_and_pods(kube_cluster, ns, "stuck-mkv-transcode")

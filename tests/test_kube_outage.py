@@ -52,6 +52,7 @@ async def test_the_backend_survives_an_apiserver_outage_and_catches_up(
         assert ages and all(a is not None and a >= 8 for a in ages), ages
         assert len(backend.store.items) == 2, "the data is kept while disconnected"
 
+        resyncs = len(recorder.resyncs())
         await asyncio.to_thread(kube_cluster.start_apiserver)
         # changed while our watches were broken (the backend backs off for seconds)
         await asyncio.to_thread(
@@ -61,7 +62,6 @@ async def test_the_backend_survives_an_apiserver_outage_and_catches_up(
             propagation_policy="Background",
         )
         await asyncio.to_thread(core.patch_node, "applejack", {"spec": {"unschedulable": True}})
-        resyncs = len(recorder.resyncs())
         await wait_for(
             lambda: backend.snapshot().connected, 30, "connected again (backoff capped ~10 s)"
         )

@@ -240,10 +240,13 @@ def stage_from_json(job: Obj, pods: Iterable[Obj]) -> Stage:
         state, reason = JobState.CANCELLED, "cancelled"
     elif _true(conds, "Complete") or _true(conds, "SuccessCriteriaMet"):
         state = JobState.SUCCEEDED
-        finished_at = timestamp(status.get("completionTime"))
-    elif _true(conds, "Failed") or _true(conds, "FailureTarget"):
+        # SuccessCriteriaMet comes a moment before Complete and completionTime
+        cond = conds.get("Complete") or conds.get("SuccessCriteriaMet") or {}
+        finished_at = timestamp(status.get("completionTime") or cond.get("lastTransitionTime"))
+    elif _true(conds, "Failed"):
+        # not FailureTarget: the Job's pods are still ending then, and a retry waits for Failed
         state = JobState.FAILED
-        cond = conds.get("Failed") or conds.get("FailureTarget") or {}
+        cond = conds.get("Failed") or {}
         pod_reason = next((r for r in map(_pod_failure, pods) if r), None)
         reason = pod_reason or str(cond.get("message") or cond.get("reason") or "failed")
         finished_at = timestamp(cond.get("lastTransitionTime"))

@@ -124,7 +124,9 @@ class Informer:
         self.last_heard: float | None = None
         self.lists = 0  # how many lists were made (tests, benchmarks)
         self.gone = 0  # how many 410 Gone answers made a re-list
+        self.watches = 0  # how many watches were opened
         self._broken = False  # break_watch asked: the watch's end is no failure
+        self._forced_version: str | None = None  # the version break_watch asks to watch from
 
     # -- lifecycle (any thread) ---------------------------------------------
 
@@ -141,8 +143,7 @@ class Informer:
     def break_watch(self, resource_version: str | None = None) -> None:
         """Close the open watch (tests: with a stale ``resource_version`` to force a 410)."""
         with self._lock:
-            if resource_version is not None:
-                self.resource_version = resource_version
+            self._forced_version = resource_version
             self._broken = True
             response = self._response
         if response is not None:
@@ -229,7 +230,8 @@ class Informer:
     def _watch(self) -> None:
         timeout = random.randint(*WATCH_SECONDS)
         with self._lock:
-            rv = self.resource_version
+            rv = self._forced_version or self.resource_version
+            self._forced_version = None
             self._broken = False
         response = self._call(
             watch=True,
@@ -240,6 +242,7 @@ class Informer:
         )
         with self._lock:
             self._response = response
+            self.watches += 1
         if self._stop.is_set():
             response.close()
             return

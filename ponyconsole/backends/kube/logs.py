@@ -24,6 +24,9 @@ from ponyconsole.domain.handbrake_progress import ProgressParser
 from ponyconsole.domain.models import Progress
 
 RECONNECT_SECONDS = (1.0, 10.0)
+# A silent log longer than this is read again from its start (the client takes no "never");
+# the follower ignores the replayed, older progress.
+READ_TIMEOUT = 600.0
 
 
 def json_progress(line: str) -> Progress | None:
@@ -88,6 +91,8 @@ class LogStream:
         self._tail = tail_lines
         self._reconnect = reconnect
         self._closed = threading.Event()
+        self.error: str | None = None
+        self.opened = 0  # how many times the stream was opened
         self._response: Any = None
         self._thread = threading.Thread(target=self._run, name=f"log-{pod}", daemon=True)
 
@@ -123,6 +128,7 @@ class LogStream:
                     if self._closed.is_set():
                         break
                     error = " ".join(str(exc).split())[:200] or type(exc).__name__
+                    self.error = error  # the last one, for diagnostics
                 if not (self._follow and self._reconnect):
                     break
                 self._closed.wait(delay)  # the stream broke while the pod runs: open it again
@@ -137,12 +143,13 @@ class LogStream:
         if self._tail is not None:
             kwargs["tail_lines"] = self._tail
         response = self._core.read_namespaced_pod_log(
-            self.pod, self._namespace, _request_timeout=(5, None), **kwargs
+            self.pod, self._namespace, _request_timeout=(5, READ_TIMEOUT), **kwargs
         )
         self._response = response
         if self._closed.is_set():
             response.close()
             return
+        self.opened += 1
         self._on_open()
         buffer = b""
         try:
