@@ -323,7 +323,7 @@ def fill_jobs(cluster: PonyCluster, count: int) -> tuple[int, int]:
     """``count`` finished Jobs; (succeeded, failed)."""
     t0 = time.monotonic()
     load.create_jobs(cluster, NAMESPACE, load.finished_jobs(count))
-    ok, failed = load.wait_jobs_finished(cluster, NAMESPACE, count, timeout=max(180, count / 5))
+    ok, failed = load.wait_jobs_finished(cluster, NAMESPACE, count, timeout=max(180, count * 0.4))
     print(f"jobs: {ok} succeeded, {failed} failed, after {time.monotonic() - t0:.0f} s", flush=True)
     return ok, failed
 
