@@ -8,7 +8,6 @@ of /metrics).
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +17,7 @@ from typing import Any
 from cluster.ponycluster import (
     OUTCOME_ANNOTATION,
     RUN_DURATION_ANNOTATION,
+    START_DELAY_ANNOTATION,
     PonyCluster,
 )
 from ponyconsole.domain import kube_names as kn
@@ -51,6 +51,7 @@ def transcode_job(
     rip: str,
     *,
     run_duration: str = "1s",
+    start_delay: str | None = None,
     fail: bool = False,
     node: str | None = None,
 ) -> dict[str, Any]:
@@ -66,6 +67,8 @@ def transcode_job(
     pod_annotations = {RUN_DURATION_ANNOTATION: run_duration}
     if fail:
         pod_annotations[OUTCOME_ANNOTATION] = "fail"
+    if start_delay is not None:
+        pod_annotations[START_DELAY_ANNOTATION] = start_delay
     pod_spec: dict[str, Any] = {
         "restartPolicy": "Never",
         "containers": [
@@ -192,37 +195,34 @@ def start_live_transcodes(
 ) -> list[Path]:
     """One long-running transcode Job per node in ``nodes``; serve each pod's log from a file.
 
-    Returns the CRI log files (empty; append to them to make the logs grow).
+    Returns the CRI log files (empty; append to them to make the logs grow). Each pod's log
+    is served before the pod runs (the pods start 15 s after they are made), as a real
+    container's log exists from its start.
     """
     bodies = [
-        transcode_job(f"{LIVE_NAME} {i + 1}", run_duration="24h", node=node)
+        transcode_job(f"{LIVE_NAME} {i + 1}", run_duration="24h", start_delay="15s", node=node)
         for i, node in enumerate(nodes)
     ]
     create_jobs(cluster, namespace, bodies)
     names = {b["metadata"]["name"] for b in bodies}
+    log_dir.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {}
     deadline = time.monotonic() + timeout
-    running: dict[str, str] = {}
+    running = 0
     while time.monotonic() < deadline:
         pods = raw_list(cluster, f"/api/v1/namespaces/{namespace}/pods?labelSelector=job-name")
-        running = {
-            p["metadata"]["labels"].get("job-name", ""): p["metadata"]["name"]
-            for p in pods
-            if p.get("status", {}).get("phase") == "Running"
-            and p["metadata"]["labels"].get("job-name") in names
-        }
-        if len(running) == len(names):
-            break
+        mine = [p for p in pods if p["metadata"]["labels"].get("job-name") in names]
+        for p in mine:
+            pod = p["metadata"]["name"]
+            if pod not in files:
+                files[pod] = log_dir / f"{pod}.log"
+                files[pod].write_text("")
+                cluster.serve_pod_logs(namespace, files[pod], pod=pod)
+        running = sum(1 for p in mine if p.get("status", {}).get("phase") == "Running")
+        if running == len(names):
+            return [files[pod] for pod in sorted(files)]
         time.sleep(0.5)
-    else:
-        raise SystemExit(f"only {len(running)} of {len(names)} live transcode pods Running")
-    log_dir.mkdir(parents=True, exist_ok=True)
-    files = []
-    for pod in sorted(running.values()):
-        path = log_dir / f"{pod}.log"
-        path.write_text("")
-        cluster.serve_pod_logs(namespace, path, pod=pod)
-        files.append(path)
-    return files
+    raise SystemExit(f"only {running} of {len(names)} live transcode pods Running")
 
 
 def set_cordoned(cluster: PonyCluster, node: str, cordoned: bool) -> None:
@@ -232,35 +232,59 @@ def set_cordoned(cluster: PonyCluster, node: str, cordoned: bool) -> None:
     core.patch_node(node, {"spec": {"unschedulable": cordoned}})
 
 
-_SAMPLE = re.compile(r"^apiserver_request_total\{(?P<labels>[^}]*)\} (?P<value>\S+)$")
-_LABEL = re.compile(r'(\w+)="([^"]*)"')
+# ---------------------------------------------------------------- audit log
+
+#: User agents of everything on the cluster that is not a client under test.
+SYSTEM_AGENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "ponybench")
+BENCH_AGENT = "ponybench/1"
 
 
-def request_counts(cluster: PonyCluster) -> Counter[tuple[str, str, str]]:
-    """``apiserver_request_total`` of /metrics, by (verb, resource, subresource)."""
-    text = _get(cluster._admin(), "/metrics", 30).decode()
-    out: Counter[tuple[str, str, str]] = Counter()
-    for line in text.splitlines():
-        m = _SAMPLE.match(line)
-        if not m:
-            continue
-        labels = dict(_LABEL.findall(m["labels"]))
-        key = (labels.get("verb", ""), labels.get("resource", ""), labels.get("subresource", ""))
-        out[key] += int(float(m["value"]))
-    return out
+def mark_bench_requests(cluster: PonyCluster) -> None:
+    """The bench's own requests (cordons, /metrics) carry the user agent ``ponybench``."""
+    cluster._admin().user_agent = BENCH_AGENT
 
 
-#: Requests nobody's client makes: kwok renewing node leases, the bench reading /metrics.
-IGNORED_RESOURCES = {"leases"}
+def audit_offset(cluster: PonyCluster) -> int:
+    try:
+        return cluster.audit_log.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
-def requests_between(
-    before: Counter[tuple[str, str, str]], after: Counter[tuple[str, str, str]]
+def client_requests(
+    cluster: PonyCluster, offset: int, since: float, until: float
 ) -> Counter[tuple[str, str, str]]:
-    diff: Counter[tuple[str, str, str]] = Counter()
-    for key, value in after.items():
-        if key[1] in IGNORED_RESOURCES:
-            continue
-        if value - before.get(key, 0) > 0:
-            diff[key] = value - before.get(key, 0)
-    return diff
+    """Requests received between the wall-clock times ``since`` and ``until`` (the audit
+    log read from ``offset``) from user agents not in SYSTEM_AGENTS, by
+    (user agent's product, verb, resource).
+    """
+    import datetime as dt
+
+    seen: dict[str, tuple[str, str, str]] = {}
+    with cluster.audit_log.open("rb") as f:
+        f.seek(offset)
+        for raw in f:
+            try:
+                event = json.loads(raw)
+            except ValueError:
+                continue  # a line still being written
+            agent = str(event.get("userAgent", ""))
+            if agent.startswith(SYSTEM_AGENTS):
+                continue
+            stamp = event.get("requestReceivedTimestamp", "")
+            try:
+                when = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+            except ValueError:
+                continue
+            if not since <= when < until:
+                continue
+            ref = event.get("objectRef") or {}
+            resource = ref.get("resource", "") + (
+                "/" + ref["subresource"] if ref.get("subresource") else ""
+            )
+            seen[event.get("auditID", raw)] = (
+                agent.split("/")[0].split(" ")[0],
+                str(event.get("verb", "")),
+                resource or str(event.get("requestURI", "")).split("?")[0],
+            )
+    return Counter(seen.values())

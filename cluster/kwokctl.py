@@ -63,10 +63,25 @@ def run_kwokctl(
     )
 
 
-def write_config(root: Path, pod_delay: float) -> Path:
+AUDIT_POLICY = """apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+- level: Metadata
+"""
+
+
+def audit_log_file(root: Path) -> Path:
+    """The API server's audit log (one JSON event a line) when the cluster was made with one."""
+    return root / "audit.log"
+
+
+def write_config(root: Path, pod_delay: float, audit: bool = False) -> Path:
     """Write kwokctl's configuration (options and pod stages) under ``root``; return its path.
 
-    ``pod_delay``: seconds each pod stage takes.
+    ``pod_delay``: seconds each pod stage takes. ``audit``: the API server writes every
+    request's metadata (user, user agent, verb, object) to :func:`audit_log_file`, so that
+    benchmarks can tell which client made which request.
     """
     stages = STAGES_FILE.read_text().replace("__POD_DELAY_MS__", str(max(0, int(pod_delay * 1000))))
     conf = (
@@ -82,8 +97,17 @@ def write_config(root: Path, pod_delay: float) -> Path:
         # logs, while their InternalIPs 127.0.0.11-16 stay free for node agents.
         "  - key: kubelet-preferred-address-types\n"
         "    value: InternalDNS\n"
-        "---\n"
     )
+    if audit:
+        policy = root / "audit-policy.yaml"
+        policy.write_text(AUDIT_POLICY)
+        conf += (
+            "  - key: audit-policy-file\n"
+            f"    value: {policy}\n"
+            "  - key: audit-log-path\n"
+            f"    value: {audit_log_file(root)}\n"
+        )
+    conf += "---\n"
     path = root / "kwokctl.yaml"
     path.write_text(conf + stages)
     return path

@@ -90,6 +90,7 @@ class PonyCluster:
     kubeconfig: Path
     bin: Path
     pod_delay: float = 0.5
+    audit: bool = False
     nodes: list[str] = field(default_factory=lambda: [p[0] for p in PONIES])
     pids: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -111,12 +112,14 @@ class PonyCluster:
         binaries: Path | None = None,
         ready_timeout: float = 90.0,
         extra_nodes: int = 0,
+        audit: bool = False,
     ) -> PonyCluster:
         """Start the cluster under ``root`` (a new temp folder if None) and wait until Ready.
 
         Ready means: the API server answers /readyz, the six ponies are Ready, and the
         controller-manager has made the ``default`` ServiceAccount. ``extra_nodes``: that
-        many more fake nodes (pony-001, ...) for scale benchmarks, Ready too.
+        many more fake nodes (pony-001, ...) for scale benchmarks, Ready too. ``audit``: the
+        API server keeps an audit log (:attr:`audit_log`) of every request's metadata.
         """
         t0 = time.monotonic()
         binaries = check_binaries(binaries)
@@ -128,6 +131,7 @@ class PonyCluster:
             kubeconfig=root / "kubeconfig",
             bin=binaries,
             pod_delay=pod_delay,
+            audit=audit,
             _owns_root=owns,
         )
         try:
@@ -158,6 +162,11 @@ class PonyCluster:
         return cluster
 
     @property
+    def audit_log(self) -> Path:
+        """The API server's audit log (exists when started with ``audit=True``)."""
+        return kwokctl.audit_log_file(self.root)
+
+    @property
     def workdir(self) -> Path:
         """kwokctl's folder of this cluster (pki, logs, pids, kubeconfig.yaml, kwok.yaml)."""
         return kwokctl.workdir(self.root)
@@ -166,7 +175,7 @@ class PonyCluster:
         return kwokctl.run_kwokctl(self.bin, self.root, *args, timeout=timeout)
 
     def _create(self) -> None:
-        config = kwokctl.write_config(self.root, self.pod_delay)
+        config = kwokctl.write_config(self.root, self.pod_delay, audit=self.audit)
         res = self._kwokctl(*kwokctl.create_args(self.bin, config, self.kubeconfig), timeout=120)
         self._read_pids()
         if res.returncode != 0:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
 from pathlib import Path
 
-from bench.cluster_load import requests_between, transcode_job
+from bench.cluster_load import transcode_job
 from bench.handbrake_replay import Capture, LogFeeder
 from cluster.crilog import write_cri_log
 from ponyconsole.domain import kube_names as kn
@@ -25,13 +24,6 @@ def test_bench_jobs_carry_the_labels_the_console_selects_on() -> None:
     same = transcode_job("Bench Movie 0007")["metadata"]["labels"][kn.VIDEO_LABEL]
     other = transcode_job("Bench Movie 0008")["metadata"]["labels"][kn.VIDEO_LABEL]
     assert labels[kn.VIDEO_LABEL] == same != other
-
-
-def test_request_difference_leaves_out_leases_and_unchanged_counters() -> None:
-    before = Counter({("LIST", "nodes", ""): 3, ("PUT", "leases", ""): 10, ("GET", "", ""): 1})
-    after = Counter({("LIST", "nodes", ""): 5, ("PUT", "leases", ""): 90, ("GET", "", ""): 1})
-    after[("WATCH", "jobs", "")] = 2
-    assert requests_between(before, after) == {("LIST", "nodes", ""): 2, ("WATCH", "jobs", ""): 2}
 
 
 def test_log_feeder_appends_cri_records_at_the_captured_pace(tmp_path: Path) -> None:
