@@ -24,6 +24,18 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "cancel": ("ponyconsole.commands.cancel", "cancel a job (stops its encode)"),
     "cordon": ("ponyconsole.commands.cordon", "stop giving a pony new jobs"),
     "uncordon": ("ponyconsole.commands.uncordon", "let a pony take jobs again"),
+    "transcode": (
+        "ponyconsole.pipeline.transcode",
+        "run HandBrakeCLI on a rip, print JSON progress, verify and place the output",
+    ),
+    "wait-job": (
+        "ponyconsole.pipeline.wait_job",
+        "wait for a Job to complete; fail as soon as it failed (the upload's init container)",
+    ),
+    "upload": (
+        "ponyconsole.pipeline.upload",
+        "copy an encode into the Plex library, refresh Plex, then remove the rip",
+    ),
     "parse-progress": (
         "ponyconsole.parse_progress",
         "print captured HandBrake output as one JSON object per progress update",
