@@ -73,7 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_TOLERANCE_S,
         metavar="S",
         help=f"seconds the output may differ from the source (default {DEFAULT_TOLERANCE_S:g}, "
-        f"or {DEFAULT_TOLERANCE_REL:.0%} of the source when longer)",
+        f"or {DEFAULT_TOLERANCE_REL * 100:g} %% of the source when longer)",
     )
     parser.add_argument(
         "--handbrake",
