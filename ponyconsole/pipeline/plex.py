@@ -57,7 +57,8 @@ class Plex:
         from plexapi.server import PlexServer
 
         server = self._call(
-            "cannot be reached", lambda: PlexServer(self.url, self.token, timeout=self.timeout)
+            "cannot be reached",
+            lambda: PlexServer(self.url, self.token, timeout=self.timeout),  # type: ignore[no-untyped-call]
         )
         try:
             section = server.library.section(section_name)

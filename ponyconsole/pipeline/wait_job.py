@@ -161,7 +161,7 @@ class JobWaiter:
         if self.missing_since is not None:
             left = min(left, self.missing_since + self.grace - time.monotonic())
         seconds = max(1, min(WATCH_SECONDS, int(left) + 1))
-        stream = watch.Watch().stream(
+        stream = watch.Watch().stream(  # type: ignore[no-untyped-call]
             self.batch.list_namespaced_job,
             self.namespace,
             field_selector=f"metadata.name={self.name}",
