@@ -24,6 +24,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "cancel": ("ponyconsole.commands.cancel", "cancel a job (stops its encode)"),
     "cordon": ("ponyconsole.commands.cordon", "stop giving a pony new jobs"),
     "uncordon": ("ponyconsole.commands.uncordon", "let a pony take jobs again"),
+    "parse-progress": (
+        "ponyconsole.parse_progress",
+        "print captured HandBrake output as one JSON object per progress update",
+    ),
     "transcode": (
         "ponyconsole.pipeline.transcode",
         "run HandBrakeCLI on a rip, print JSON progress, verify and place the output",
@@ -35,10 +39,6 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "upload": (
         "ponyconsole.pipeline.upload",
         "copy an encode into the Plex library, refresh Plex, then remove the rip",
-    ),
-    "parse-progress": (
-        "ponyconsole.parse_progress",
-        "print captured HandBrake output as one JSON object per progress update",
     ),
 }
 

@@ -1,1 +1,1 @@
-"""The cluster pipeline: the commands that run in the watcher and in the Jobs' pods."""
+"""The cluster pipeline: the watcher, the Job chain and the in-pod commands."""
