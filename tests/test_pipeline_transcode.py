@@ -91,6 +91,24 @@ def test_an_existing_output_is_never_replaced(clip: Path, tmp_path: Path) -> Non
     assert stderr.strip() == f"transcoded to {out.parent / 'Ponyo (2).mkv'}"
 
 
+def test_dvd_main_feature_in_the_job_templates_form(dvd: Path, tmp_path: Path) -> None:
+    """The transcode Job passes --source/--output and --title main (pipeline/jobchain.py)."""
+    out = tmp_path / "work" / "Disc.mkv"
+    args = [sys.executable, "-m", "ponyconsole.cli", "transcode", "--source", str(dvd.parent)]
+    args += ["--output", str(out), "--title", "main", *FAST]
+    code, lines, stderr = run_timed(args)
+    assert code == 0, stderr
+    assert only_output(out.parent) == ["Disc.mkv"]
+    assert abs(media_duration("HandBrakeCLI", out) - 12.0) < 1.5
+    assert Progress.from_json(json.loads(lines[-1][1])).state is ProgressState.WORKDONE
+
+
+def test_bad_title_is_refused_by_the_parser(clip: Path, tmp_path: Path) -> None:
+    code, lines, stderr = run_timed(argv(clip, tmp_path / "o.mkv", "--title", "first"))
+    assert (code, lines) == (2, [])
+    assert "not a title number or 'main': 'first'" in stderr
+
+
 def test_garbage_rip_fails_with_handbrakes_reason(tmp_path: Path) -> None:
     rip = tmp_path / "inbox" / "Garbage.mkv"
     rip.parent.mkdir()

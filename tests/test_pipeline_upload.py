@@ -77,7 +77,7 @@ def assert_failed_safely(share: Share, done: subprocess.CompletedProcess[str]) -
     assert not share.rip.exists()
     kept = share.fail / share.rip.name
     assert kept.read_bytes() == random.Random(2).randbytes(300_000)
-    reason = Path(f"{kept}.reason.txt").read_text().strip()
+    reason = Path(f"{kept}.reason").read_text().strip()
     assert lines[0].startswith(reason)
     assert share.work.read_bytes() == random.Random(1).randbytes(1_000_000)
     for text in (done.stdout, done.stderr, reason):

@@ -61,10 +61,16 @@ def duration_problem(
     return None
 
 
-def source_duration(handbrake: str, source: str, title: int | None, timeout: float) -> float:
-    """Seconds of the title that was encoded (the longest when none was named)."""
+def source_duration(
+    handbrake: str, source: str, title: int | None, timeout: float, main_feature: bool = False
+) -> float:
+    """Seconds of the title that was encoded (the main feature when asked for, or the
+    longest when none was named)."""
     titles = scan_titles(handbrake, source, timeout)
-    wanted = [t for t in titles if t.index == title] or list(titles)
+    wanted = [t for t in titles if t.index == title]
+    if not wanted and main_feature:
+        wanted = [t for t in titles if t.main_feature]
+    wanted = wanted or list(titles)
     return max((t.duration_seconds for t in wanted), default=0.0)
 
 
@@ -76,6 +82,7 @@ def verify_output(
     *,
     failure_reason: str | None = None,
     known_source_s: float | None = None,
+    main_feature: bool = False,
     tolerance_s: float = DEFAULT_TOLERANCE_S,
     tolerance_rel: float = DEFAULT_TOLERANCE_REL,
     timeout: float = 60.0,
@@ -96,7 +103,7 @@ def verify_output(
     source_s = known_source_s
     if source_s is None:
         try:
-            source_s = source_duration(handbrake, source, title, timeout)
+            source_s = source_duration(handbrake, source, title, timeout, main_feature)
         except ScanFailed:
             return None  # HandBrake read it well enough to encode; nothing to compare with
     return duration_problem(out_s, source_s, tolerance_s, tolerance_rel)

@@ -42,6 +42,21 @@ from ponyconsole.pipeline.handbrake_run import (
 # passes at an average bitrate (HandBrake ignores --two-pass in constant-quality mode).
 DEFAULT_PRESET = "HQ 1080p30 Surround"
 DEFAULT_BITRATE_KBPS = 6000
+MAIN_FEATURE = "main"  # what the Job templates pass when no title was chosen
+
+
+def title_arg(text: str) -> int | str:
+    if text.strip().lower() == MAIN_FEATURE:
+        return MAIN_FEATURE
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a title number or {MAIN_FEATURE!r}: {text!r}"
+        ) from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"title numbers start at 1: {text!r}")
+    return number
 
 
 class Stopped(Exception):
@@ -65,7 +80,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "0 keeps the preset's constant quality in one pass",
     )
     parser.add_argument(
-        "--title", type=int, default=None, help="title number (default: HandBrake's)"
+        "--title",
+        type=title_arg,
+        default=None,
+        help=f"title number, or {MAIN_FEATURE!r} for the disc's main feature "
+        "(default: HandBrake's first)",
     )
     parser.add_argument(
         "--tolerance",
@@ -121,9 +140,10 @@ def transcode(args: argparse.Namespace, source: str, final: Path) -> Path:
     except OSError as exc:
         raise Failed(f"cannot create {final.parent}: {exc.strerror or exc}") from exc
     partial = final.with_name(partial_name(final.name, uuid.uuid4().hex[:8]))
-    argv = build_argv(
-        args.handbrake, source, partial, args.preset, args.title, encoder_args(args.bitrate)
-    )
+    main = args.title == MAIN_FEATURE
+    title = None if main or not args.title else int(args.title)
+    extra = encoder_args(args.bitrate) + (("--main-feature",) if main else ())
+    argv = build_argv(args.handbrake, source, partial, args.preset, title, extra)
     previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
 
     def stop(signum: int, _frame: FrameType | None) -> None:
@@ -140,8 +160,9 @@ def transcode(args: argparse.Namespace, source: str, final: Path) -> Path:
             args.handbrake,
             partial,
             source,
-            args.title,
+            title,
             failure_reason=parser.failure_reason,
+            main_feature=main,
             tolerance_s=args.tolerance,
         )
         if problem:

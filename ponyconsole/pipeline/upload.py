@@ -4,9 +4,10 @@ Order matters and is the whole point: copy the encode into the library folder
 (an identical file there is kept, a different one never replaced), verify it,
 ask Plex to scan the section, check with bounded retries that Plex shows the
 file, and only then remove the rip and the work file. Any failure moves the rip
-to the fail folder next to a ``<rip>.reason.txt``, deletes nothing, and exits
-non-zero with the one-line reason. The Plex token is read from a file or the
-environment (a Secret), never from argv, and never printed.
+to the fail folder next to a ``<rip>.reason`` (the share layout of
+pipeline/share.py), deletes nothing, and exits non-zero with the one-line
+reason. The Plex token is read from a file or the environment (a Secret), never
+from argv, and never printed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import sys
 from pathlib import Path
 
 from ponyconsole.domain.naming import unique_name
+
+REASON_SUFFIX = ".reason"  # fail/<library>/<rip>.reason, as the watcher writes it
 
 
 class UploadFailed(Exception):
@@ -123,9 +126,9 @@ def move_to_fail(rip: Path, fail_dir: Path, reason: str) -> Path:
     """The rip in the fail folder (numbered if its name is taken) with its reason beside it."""
     fail_dir.mkdir(parents=True, exist_ok=True)
     taken = set(os.listdir(fail_dir))
-    target = fail_dir / unique_name(rip.name, lambda n: n in taken or f"{n}.reason.txt" in taken)
+    target = fail_dir / unique_name(rip.name, lambda n: n in taken or n + REASON_SUFFIX in taken)
     # the reason first: a rip in fail/ always has one
-    Path(f"{target}.reason.txt").write_text(reason + "\n", encoding="utf-8")
+    Path(f"{target}{REASON_SUFFIX}").write_text(reason + "\n", encoding="utf-8")
     try:
         os.rename(rip, target)
     except OSError:
