@@ -29,12 +29,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ponyconsole.backends.local.backend import LocalBackend
-from ponyconsole.backends.local.runner import build_argv
 from ponyconsole.backends.local.scanner import media_duration, scan_titles
 from ponyconsole.backends.local.settings import LocalSettings
 from ponyconsole.demo import copy_settled as place
 from ponyconsole.demo import make_clip
 from ponyconsole.domain.models import EnqueueRequest, Job, JobState
+from ponyconsole.pipeline.handbrake_run import build_argv
 
 DONE = {JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED}
 

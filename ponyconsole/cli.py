@@ -32,6 +32,18 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "ponyconsole.parse_progress",
         "print captured HandBrake output as one JSON object per progress update",
     ),
+    "transcode": (
+        "ponyconsole.pipeline.transcode",
+        "run HandBrakeCLI on a rip, print JSON progress, verify and place the output",
+    ),
+    "wait-job": (
+        "ponyconsole.pipeline.wait_job",
+        "wait for a Job to complete; fail as soon as it failed (the upload's init container)",
+    ),
+    "upload": (
+        "ponyconsole.pipeline.upload",
+        "copy an encode into the Plex library, refresh Plex, then remove the rip",
+    ),
 }
 
 

@@ -14,9 +14,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
-import os
 import re
-import signal
 import sqlite3
 import time
 from collections import deque
@@ -29,45 +27,14 @@ from ponyconsole.backends.local.output_paths import partial_path
 from ponyconsole.backends.local.processes import kill_group
 from ponyconsole.backends.local.publish import publish
 from ponyconsole.backends.local.queue import INTERRUPTED_REASON, JobQueue, QueuedJob
-from ponyconsole.backends.local.scanner import ScanFailed, media_duration, scan_titles
 from ponyconsole.backends.local.settings import LocalSettings
 from ponyconsole.domain.handbrake_progress import ProgressParser
 from ponyconsole.domain.models import JobState, Progress
+from ponyconsole.pipeline.handbrake_run import build_argv, exit_reason, verify_output
 
 T = TypeVar("T")
 
 LOG_LINES_KEPT = 200
-
-
-def build_argv(
-    handbrake: str, source: str, output: Path, preset: str, title: int | None
-) -> list[str]:
-    argv = [handbrake, "-i", source, "-o", os.fspath(output), "--format", "av_mkv"]
-    argv += ["--preset", preset]
-    if title:
-        argv += ["-t", str(title)]
-    return argv
-
-
-def exit_reason(returncode: int, last: Progress | None, failure: str | None) -> str:
-    """What the user reads when HandBrake did not exit 0."""
-    done = f" after {last.overall_percent:.0f} %" if last is not None else ""
-    if returncode < 0:
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = "unknown signal"
-        return f"HandBrake exited with signal {-returncode} ({name}){done}"
-    if failure:
-        return failure
-    return f"HandBrake exited with code {returncode}{done}"
-
-
-def duration_problem(output_s: float, source_s: float, settings: LocalSettings) -> str | None:
-    tolerance = max(settings.duration_tolerance_s, settings.duration_tolerance_rel * source_s)
-    if abs(output_s - source_s) > tolerance:
-        return f"output {output_s:.0f} s long, source {source_s:.0f} s"
-    return None
 
 
 class LogTail:
@@ -302,22 +269,14 @@ class Runner:
 
     def _verify(self, claimed: QueuedJob, partial: Path, parser: ProgressParser) -> str | None:
         """Blocking: the output must exist, be non-empty and last as long as the source."""
-        if not partial.exists():
-            return parser.failure_reason or "HandBrake exited 0 but wrote no output"
-        if partial.stat().st_size == 0:
-            return parser.failure_reason or "HandBrake exited 0 but the output is empty"
-        timeout = self.settings.scan_timeout
-        try:
-            out_s = media_duration(self.settings.handbrake, partial, timeout)
-        except ScanFailed as exc:
-            return f"output is not readable: {exc}"
-        source_s = claimed.source_duration
-        if source_s is None:
-            try:
-                source = handbrake_path(claimed.job.source, self.settings.alias_dir)
-                titles = scan_titles(self.settings.handbrake, source, timeout)
-            except ScanFailed:
-                return None  # HandBrake read it well enough to encode; nothing to compare with
-            wanted = [t for t in titles if t.index == claimed.job.title] or list(titles)
-            source_s = max((t.duration_seconds for t in wanted), default=0.0)
-        return duration_problem(out_s, source_s, self.settings)
+        return verify_output(
+            self.settings.handbrake,
+            partial,
+            handbrake_path(claimed.job.source, self.settings.alias_dir),
+            claimed.job.title,
+            failure_reason=parser.failure_reason,
+            known_source_s=claimed.source_duration,
+            tolerance_s=self.settings.duration_tolerance_s,
+            tolerance_rel=self.settings.duration_tolerance_rel,
+            timeout=self.settings.scan_timeout,
+        )
