@@ -117,7 +117,8 @@ def test_a_library_that_is_no_label_value_is_labelled_safely_and_passed_as_is(
     upload = read_job(api, kube_namespace, chain.upload)
     assert upload["metadata"]["labels"][kn.LIBRARY_LABEL] == "kids-movies"
     args = upload["spec"]["template"]["spec"]["containers"][0]["args"]
-    assert args[args.index("--library") + 1] == "Kids Movies"
+    assert args[args.index("--section") + 1] == "Kids Movies"
+    assert args[args.index("--library-dir") + 1] == "/share/library/Kids Movies"
     assert (
         upload["metadata"]["annotations"][kn.SOURCE_ANNOTATION] == "/share/claim/Kids Movies/Up.mkv"
     )
