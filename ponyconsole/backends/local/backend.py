@@ -428,6 +428,9 @@ class LocalBackend:
     async def drain(self, node: str) -> DrainResult:
         raise NotAllowed(LOCAL_PERMISSIONS.reason)
 
+    async def wake(self, node: str) -> str:
+        raise NotAllowed(LOCAL_PERMISSIONS.reason)
+
     async def set_cordoned(self, node: str, cordoned: bool) -> Node:
         if node != self.settings.pony_name:
             raise BackendError(
