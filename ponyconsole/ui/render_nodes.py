@@ -238,6 +238,6 @@ def render_agent_problem(problem: str, stale: bool, palette: Palette) -> Text:
     """ "⚠ stale · agent unreachable since 21:30:05", or "no agent"."""
     if not stale:
         return Text(problem, style=palette["dim"])
-    text = Text("⚠ stale ", style=palette["warn"])
+    text = Text("⚠ stale · ", style=palette["warn"])
     text.append(problem, style=palette["warn"])
     return text
