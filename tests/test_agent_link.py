@@ -56,3 +56,29 @@ def test_console_options_for_agents_and_wake() -> None:
     for bad in (["--agent-port", "0"], ["--wol-broadcast", "host:port"], ["--wol-broadcast", ":9"]):
         with pytest.raises(SystemExit):
             parse(*bad)
+
+
+async def test_an_items_wh_is_metered_from_first_seen_running_to_its_end() -> None:
+    import dataclasses
+
+    from ponyconsole.backends.kube.agent_link import item_energy
+    from ponyconsole.domain.models import Job, JobState
+
+    link = AgentLink(lambda _n: None, lambda _s: None)
+    meter = link.meter
+
+    def reading(joules: float) -> None:
+        link._on_metrics("rarity", NodeMetrics(1.0, 50.0, energy_joules=joules, node="rarity"))
+
+    reading(5000.0)
+    job = Job("v1", "/in/a.mkv", "movies", "p", JobState.RUNNING, node="rarity")
+    assert item_energy(link, meter, job).energy_wh is None  # shown once it ends
+    reading(5000.0 + 1800)
+    reading(100.0)  # the agent restarted
+    reading(100.0 + 1800)
+    done = item_energy(link, meter, dataclasses.replace(job, state=JobState.SUCCEEDED))
+    assert done.energy_wh == pytest.approx((1800 + 100 + 1800) / 3600)
+    reading(99999.0)  # later readings of the node are not the finished item's
+    again = item_energy(link, meter, dataclasses.replace(job, state=JobState.SUCCEEDED))
+    assert again.energy_wh == done.energy_wh
+    await link.close()

@@ -126,7 +126,9 @@ class EnergyMeter:
         self.finished: dict[str, float] = {}  # item -> Wh
 
     def started(self, item: str, node: str, joules: float | None) -> None:
-        if item not in self._running and item not in self.finished:
+        """The item's transcode runs on ``node`` (again, after a retry: counted afresh)."""
+        if item not in self._running:
+            self.finished.pop(item, None)
             self._running[item] = (node, 0.0, joules)
 
     def reading(self, node: str, joules: float | None) -> None:
