@@ -104,6 +104,8 @@ def raw(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 def backend_for(cluster: PonyCluster, namespace: str, **kwargs: Any) -> KubeBackend:
     config = load_cluster_config(str(cluster.kubeconfig), namespace=namespace)
+    # these tests are about the API's sources; the agents' own: tests/test_kube_agents.py
+    kwargs.setdefault("agents", False)
     return KubeBackend(cluster=config, **kwargs)
 
 

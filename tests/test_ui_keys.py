@@ -121,7 +121,14 @@ async def test_r_retries_the_selected_failed_job(tmp_path: Path) -> None:
         (job,) = await failed_jobs(pilot, backend, tmp_path, ["broken.mkv"])
         assert job.reason, "a failed job says why"
         job_list = app.query_one(JobList)
-        await until(pilot, lambda: job_list.selected and job_list.selected.id == job.id)
+        await until(
+            pilot,
+            lambda: (
+                job_list.selected
+                and job_list.selected.id == job.id
+                and job_list.selected.state is JobState.FAILED
+            ),  # the list shows it failed
+        )
         await pilot.press("r")
         await until(pilot, lambda: jobs_of(backend)[job.id].retries == 1)
         await until(pilot, lambda: jobs_of(backend)[job.id].state is JobState.FAILED, 60)
@@ -144,7 +151,12 @@ async def test_shift_r_confirms_with_the_count_then_retries_all(tmp_path: Path) 
     async with app.run_test(size=(80, 24)) as pilot:
         await started(pilot, app)
         jobs = await failed_jobs(pilot, backend, tmp_path, ["one.mkv", "two.mkv"])
-        await until(pilot, lambda: len(app.query_one(JobList).jobs) == 2)
+
+        def shown_failed() -> bool:
+            shown = app.query_one(JobList).jobs
+            return len(shown) == 2 and all(j.state is JobState.FAILED for j in shown.values())
+
+        await until(pilot, shown_failed)
         await pilot.press("R")
         await until(pilot, lambda: isinstance(app.screen, Confirm))
         assert app.screen.question == "Retry 2 failed jobs?"  # type: ignore[attr-defined]
@@ -270,7 +282,10 @@ async def test_hostile_names_stay_on_one_line_and_never_parse_as_markup(tmp_path
         await started(pilot, app)
         (job,) = await failed_jobs(pilot, backend, tmp_path, [name])
         job_list = app.query_one(JobList)
-        await until(pilot, lambda: job.id in job_list.jobs)
+        await until(
+            pilot,
+            lambda: job.id in job_list.jobs and job_list.jobs[job.id].state is JobState.FAILED,
+        )
         strip = job_list.render_line(0)
         assert "[bold]Ponies[red]" in strip.text and "␤" in strip.text
         assert strip.cell_length == job_list.scrollable_content_region.width

@@ -53,6 +53,7 @@ class MemoryBackend:
         self._rips = {r.path: r for r in rips or []}
         self._logs = logs or {}
         self._hub = EventHub(self.snapshot)
+        self.woken: list[str] = []
         self.context = "ponies" if mode == "cluster" else ""
         self.namespace = "ponyconsole" if mode == "cluster" else ""
         self.sources = (
@@ -160,6 +161,17 @@ class MemoryBackend:
         self._nodes[node] = updated
         self._emit(NodeChanged(updated))
         return updated
+
+    async def wake(self, node: str) -> str:
+        """Records the wake (scenes and UI tests); what a real backend would have sent."""
+        self._writable(Action.WAKE)
+        if node not in self._nodes:
+            raise BackendError(f"no such pony: {node}")
+        mac = self._nodes[node].mac
+        if not mac:
+            raise BackendError(f"{node} has no MAC address (annotation ponyconsole/mac)")
+        self.woken.append(node)
+        return f"magic packet for {mac} sent to 255.255.255.255:9 (102 bytes)"
 
     async def job_detail(self, job_id: str) -> JobDetail:
         return JobDetail(self._job(job_id), self._logs.get(job_id, ()))

@@ -91,7 +91,8 @@ class Snapshot:
 
     @property
     def connected(self) -> bool:
-        return all(source.connected for source in self.sources)
+        """Connected to what the console reads as a whole; a node agent is its own tile's."""
+        return all(s.connected for s in self.sources if not s.name.startswith("agent:"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +204,10 @@ class Backend(Protocol):
         ...
 
     async def drain(self, node: str) -> DrainResult: ...
+
+    async def wake(self, node: str) -> str:
+        """Send ``node`` a Wake-on-LAN packet; what was sent, in words."""
+        ...
 
     async def job_detail(self, job_id: str) -> JobDetail: ...
 

@@ -334,6 +334,40 @@ def kube_scene() -> tuple[list[Node], list[Job]]:
     return nodes, jobs
 
 
+def kube_agents_scene() -> tuple[list[Node], list[Job]]:
+    """The six ponies with their agents: figures from a plug, RAPL and an estimate; one
+    agent unreachable (its last figures stale) on a pony that went NotReady, which `p`
+    wakes; one pony without an agent. Finished items carry the Wh their pony drew."""
+    jobs = [
+        dataclasses.replace(j, energy_wh=round(3.1 + 7.7 * i, 2))
+        if j.state is JobState.SUCCEEDED
+        else j
+        for i, j in enumerate(cluster_jobs())
+    ]
+    twilight, rainbow, pinkie, flutter, apple, rarity = PONIES
+    stale = dataclasses.replace(
+        metrics(41.0, 5.2, 18.4, PowerSource.KASA), sampled_at=NOW - 95, node=apple
+    )
+    nodes = [
+        kube_node(twilight, jobs, is_master=True, roles=("control-plane",), has_agent=True,
+                  internal_ip="127.0.0.11", mac="02:00:00:00:00:11",
+                  metrics=metrics(7.0, 2.9, 8.3, PowerSource.ESTIMATE, temp=None)),
+        kube_node(rainbow, jobs, internal_ip="127.0.0.12", has_agent=True,
+                  mac="02:00:00:00:00:12", metrics=metrics(98.0, 9.8, 31.5, PowerSource.RAPL)),
+        kube_node(pinkie, jobs, internal_ip="127.0.0.13", pressures=("MemoryPressure",),
+                  has_agent=True, mac="02:00:00:00:00:13",
+                  metrics=metrics(96.0, 14.9, 29.8, PowerSource.KASA, 1900, 420_000.0, 81.0)),
+        kube_node(flutter, jobs, internal_ip="127.0.0.14", cordoned=True, has_agent=True,
+                  mac="02:00:00:00:00:14", metrics=metrics(12.0, 3.1, 9.9, PowerSource.RAPL)),
+        kube_node(apple, jobs, internal_ip="127.0.0.15", ready=False, has_agent=True,
+                  mac="02:00:00:00:00:15", metrics=stale,
+                  agent_problem="agent unreachable since 21:58:12"),
+        kube_node(rarity, jobs, internal_ip="127.0.0.16", created_at=NOW - 3 * 3600,
+                  agent_problem="no agent"),
+    ]  # fmt: skip
+    return nodes, jobs
+
+
 def big_kube_scene(count: int = 300) -> tuple[list[Node], list[Job]]:
     """``count`` ponies (the scale bench's cluster): one line each, every state somewhere."""
     names = [*PONIES, *(f"pony-{i:03d}" for i in range(len(PONIES), count))]

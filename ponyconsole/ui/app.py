@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input
 
 from ponyconsole.backends.protocol import (
+    Action,
     Backend,
     BackendError,
     BackendEvent,
@@ -57,7 +58,13 @@ __all__ = ["PonyConsole", "tile_id"]
 
 
 def _node_source(name: str) -> bool:
-    return name == "nodes" or name.startswith("agent")
+    # an agent's trouble shows on its own tile ("agent unreachable since ..."), not here
+    return name == "nodes"
+
+
+def _api_source(name: str) -> bool:
+    """A source whose loss means the console is disconnected (an agent's does not)."""
+    return not name.startswith("agent:")
 
 
 def _job_source(name: str) -> bool:
@@ -136,7 +143,7 @@ class PonyConsole(App[None]):
 
     def _tick(self) -> None:
         self.job_list.refresh_running()
-        if any(not source.connected for source in self.sources.values()):
+        if any(not s.connected and _api_source(s.name) for s in self.sources.values()):
             self.status.refresh()  # "data N s old" grows while disconnected
             self.ponies_stale.refresh()
             self.jobs_stale.refresh()
@@ -235,7 +242,7 @@ class PonyConsole(App[None]):
 
     def _show_sources(self) -> None:
         sources = tuple(self.sources.values())
-        self.status.sources = sources
+        self.status.sources = tuple(s for s in sources if _api_source(s.name))
         self.ponies_stale.sources = sources
         self.jobs_stale.sources = sources
 
@@ -255,7 +262,7 @@ class PonyConsole(App[None]):
 
     # --- actions -------------------------------------------------------------------
 
-    _KEYS_THAT_DIM = ("enqueue", "retry", "cancel_job", "retry_all", "cordon", "drain")
+    _KEYS_THAT_DIM = ("enqueue", "retry", "cancel_job", "retry_all", "cordon", "drain", "wake")
     _keys_shown: tuple[bool | None, ...] | None = None
 
     def _refresh_keys(self) -> None:
@@ -276,8 +283,8 @@ class PonyConsole(App[None]):
             return None
         refusal = self.permissions.refusal(need)
         if refusal is None:
-            lost = [s for s in self.sources.values() if not s.connected]
-            if lost and self.backend.mode != "local":
+            lost = [s for s in self.sources.values() if not s.connected and _api_source(s.name)]
+            if lost and self.backend.mode != "local" and need is not Action.WAKE:
                 refusal = f"disconnected ({lost[0].name}: {lost[0].error}); try again once back"
         return refusal
 
@@ -417,6 +424,27 @@ class PonyConsole(App[None]):
                 return text + (f", refused: {refused}" if refused else "")
 
             await self._act(done, self.backend.drain(name))
+
+    @work
+    async def action_wake(self) -> None:
+        node = self._target_node()
+        if node is None:
+            self.notify("Select a pony first (tab to the tiles).", severity="warning")
+            return
+        if not node.mac:
+            self.notify(
+                f"{node.name}: no MAC address (set the node's ponyconsole/mac annotation)",
+                title="Cannot wake",
+                severity="error",
+                markup=False,
+            )
+            return
+        state = "not ready" if not node.ready else "ready: it looks awake already"
+        what = f"A Wake-on-LAN magic packet for {node.mac} is broadcast. {node.name} is {state}."
+        if await self.push_screen_wait(Confirm(f"Wake {node.name}?", what, yes="Wake")):
+            await self._act(
+                lambda sent: f"Waking {node.name}: {sent}", self.backend.wake(node.name)
+            )
 
     def action_filter(self) -> None:
         box = self.filter_box

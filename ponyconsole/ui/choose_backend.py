@@ -32,6 +32,20 @@ def _positive(text: str) -> float:
     return value
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"not a port (1-65535): {text!r}")
+    return int(text)
+
+
+def _broadcast(text: str) -> tuple[str, int]:
+    """ "255.255.255.255:9" (the port may be left out: 9)."""
+    host, _, port = text.rpartition(":") if ":" in text else (text, "", "9")
+    if not host:
+        raise argparse.ArgumentTypeError(f"not ADDRESS[:PORT]: {text!r}")
+    return host, _port(port)
+
+
 def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "cluster mode",
@@ -54,6 +68,24 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="a running transcode whose progress has not moved this long shows as stalled "
         "(default 300)",
+    )
+    group.add_argument(
+        "--agent-port",
+        type=_port,
+        default=9977,
+        metavar="PORT",
+        help="port of the node agents (`ponyconsole agent`) at each node's InternalIP "
+        "(default 9977)",
+    )
+    group.add_argument(
+        "--no-agents", action="store_true", help="do not read the node agents (tiles: no agent)"
+    )
+    group.add_argument(
+        "--wol-broadcast",
+        type=_broadcast,
+        default=("255.255.255.255", 9),
+        metavar="ADDRESS:PORT",
+        help="where `p` sends Wake-on-LAN magic packets (default 255.255.255.255:9)",
     )
 
 
@@ -94,6 +126,9 @@ def open_backend(args: argparse.Namespace, local: Callable[[], Backend]) -> Back
             read_only=bool(getattr(args, "read_only", False)),
             inbox=str(inbox) if inbox is not None else "",
             stall_seconds=float(getattr(args, "stall_seconds", DEFAULT_STALL_SECONDS)),
+            agent_port=int(getattr(args, "agent_port", 9977)),
+            agents=not getattr(args, "no_agents", False),
+            wol_broadcast=getattr(args, "wol_broadcast", ("255.255.255.255", 9)),
         )
     except BackendError as error:
         raise SystemExit(f"ponyconsole: {error}") from None

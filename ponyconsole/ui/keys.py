@@ -13,6 +13,7 @@ APP_BINDINGS: list[Binding] = [
     Binding("x", "cancel_job", "Cancel", tooltip="Cancel the selected job"),
     Binding("c", "cordon", "Cordon", tooltip="Cordon or uncordon the pony"),
     Binding("d", "drain", "Drain", tooltip="Drain the pony: evict its pods (asks first)"),
+    Binding("p", "wake", "Wake", tooltip="Wake the pony: a Wake-on-LAN packet (asks first)"),
     Binding("slash", "filter", "Filter", tooltip="Filter jobs by name, library, state, reason"),
     Binding("question_mark", "help", "Help", tooltip="Show every key"),
     Binding("q", "quit", "Quit", tooltip="Quit the console (asks first if an encode would stop)"),
@@ -26,6 +27,7 @@ ACTION_NEEDS: dict[str, Action] = {
     "cancel_job": Action.CANCEL,
     "cordon": Action.CORDON,
     "drain": Action.DRAIN,
+    "wake": Action.WAKE,
 }
 
 NAVIGATION: list[tuple[str, str]] = [

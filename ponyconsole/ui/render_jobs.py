@@ -140,6 +140,15 @@ def _node(job: Job, now: float, palette: Palette, width: int) -> Text:
     return Text(truncate(job.node or "", width), style=palette["dim"])
 
 
+def fmt_wh(wh: float) -> str:
+    """Watt-hours in at most 5 cells: "0.42", "12.3", "1234"."""
+    return f"{wh:.2f}" if wh < 10 else f"{wh:.1f}" if wh < 1000 else f"{wh:.0f}"
+
+
+def _energy(job: Job, now: float, palette: Palette, width: int) -> Text:
+    return Text(fmt_wh(job.energy_wh) if job.energy_wh is not None else "", style=palette["dim"])
+
+
 def _reason(job: Job, now: float, palette: Palette, width: int) -> Text:
     if job.state is JobState.PENDING and job.reason:  # the scheduler's own words
         return Text(truncate(f"pending: {job.reason}", width), style=palette["warn"])
@@ -161,6 +170,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("ELAPSED", 7, _elapsed, wide=True, justify="right"),
     Column("RETRY", 5, _retries),
     Column("NODE", 16, _node, wide=True),
+    Column("Wh", 5, _energy, wide=True, justify="right"),
     Column("REASON", 28, _reason, wide=True),
 )
 
@@ -170,7 +180,7 @@ WIDE_FROM = 110  # below this, not even the first wide column is tried
 # What goes first when even the narrow set does not fit (under ~76 columns).
 NARROW_DROP = ("RETRY", "PASS", "FPS")
 # Which wide columns to add first when there is room.
-WIDE_PRIORITY = ("PROGRESS", "LIBRARY", "ELAPSED", "AVG", "NODE", "PRESET", "REASON")
+WIDE_PRIORITY = ("PROGRESS", "LIBRARY", "ELAPSED", "AVG", "NODE", "PRESET", "REASON", "Wh")
 
 
 def _flex(columns: list[Column], width: int) -> int:

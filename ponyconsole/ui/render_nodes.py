@@ -203,3 +203,41 @@ def render_job_line(job: Job | None, width: int, palette: Palette) -> Text:
     text.append(" " * (1 + max(0, 4 - len(label))))
     text.append(label, style=palette["accent"])
     return text
+
+
+def render_agent_lines(
+    metrics: NodeMetrics,
+    cpu_history: Sequence[float],
+    watt_history: Sequence[float],
+    width: int,
+    palette: Palette,
+    stale: bool = False,
+) -> list[Text]:
+    """A cluster tile's two lines of agent figures: CPU (total, per core, history), memory;
+    swap used and its rate, load, temperature, watts with their source (and history).
+    Stale figures (the agent stopped answering) are drawn dim, never as if live."""
+    first = _cpu(metrics, palette)
+    cores = metrics.per_core[: max(0, (width - 24) // 2)]
+    if cores:
+        first.append_text(_cores(cores, palette))
+        first.append(" ")
+    first += _mem(metrics, palette, sizes=width >= 44)
+    first = _spark(first, cpu_history, width, palette, 100.0)
+    second = _swap(metrics, palette, compact=True)
+    second.append("L ", style=palette["label"])
+    second.append(f"{metrics.load[0]:.1f} ")
+    second += _temperature(metrics, palette) + _power(metrics, palette)
+    if metrics.watts is not None:
+        second = _spark(second, watt_history, width, palette, max(watt_history, default=1.0))
+    if stale:
+        return [Text(line.plain, style=palette["dim"]) for line in (first, second)]
+    return [first, second]
+
+
+def render_agent_problem(problem: str, stale: bool, palette: Palette) -> Text:
+    """ "⚠ stale · agent unreachable since 21:30:05", or "no agent"."""
+    if not stale:
+        return Text(problem, style=palette["dim"])
+    text = Text("⚠ stale · ", style=palette["warn"])
+    text.append(problem, style=palette["warn"])
+    return text

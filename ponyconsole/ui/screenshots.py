@@ -9,7 +9,14 @@ from pathlib import Path
 
 from ponyconsole.backends.memory import MemoryBackend
 from ponyconsole.backends.protocol import SourceStatus
-from ponyconsole.backends.scenes import NOW, big_kube_scene, cluster_scene, kube_scene, local_scene
+from ponyconsole.backends.scenes import (
+    NOW,
+    big_kube_scene,
+    cluster_scene,
+    kube_agents_scene,
+    kube_scene,
+    local_scene,
+)
 from ponyconsole.ui.app import PonyConsole
 
 SIZES = ((80, 24), (160, 48), (200, 60))
@@ -39,6 +46,12 @@ KUBE_LOG = (
 def kube_backend() -> MemoryBackend:
     """Six ponies as the kube backend shows them (no agents yet, several pods per pony)."""
     nodes, jobs = kube_scene()
+    return MemoryBackend(nodes, jobs, mode="cluster", logs={"job0001": KUBE_LOG})
+
+
+def kube_agents_backend() -> MemoryBackend:
+    """The ponies with their node agents: figures, one unreachable agent, one without."""
+    nodes, jobs = kube_agents_scene()
     return MemoryBackend(nodes, jobs, mode="cluster", logs={"job0001": KUBE_LOG})
 
 
@@ -87,6 +100,9 @@ SHOTS: dict[str, tuple[Callable[[], MemoryBackend], list[str]]] = {
     "kube-running-detail": (kube_backend, ["enter"]),
     "kube-drain": (kube_backend, ["tab", "tab", "d"]),
     "kube-disconnected": (lost_kube_backend, []),
+    "kube-agents": (kube_agents_backend, []),
+    # applejack (NotReady, its agent unreachable) is the fifth tile: `p` asks to wake it
+    "kube-wake": (kube_agents_backend, ["tab"] * 5 + ["p"]),
     "kube-300-nodes": (big_kube_backend, []),
     "kube-300-filter": (big_kube_backend, ["slash", "n", "o", "t", " ", "r", "e", "a", "d", "y"]),
 }

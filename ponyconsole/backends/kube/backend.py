@@ -18,8 +18,10 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
+from ponyconsole.backends.agents import DEFAULT_PORT as AGENT_PORT
 from ponyconsole.backends.event_hub import EventHub
 from ponyconsole.backends.kube import convert
+from ponyconsole.backends.kube.agent_link import AgentLink, item_energy
 from ponyconsole.backends.kube.config import ClusterConfig, load_cluster_config
 from ponyconsole.backends.kube.informer import Change, Delta, Informer, Kind, Lost, Replace
 from ponyconsole.backends.kube.logs import LogStream, ProgressFollower
@@ -44,11 +46,10 @@ T = TypeVar("T")
 
 SOURCES = (NODES, JOBS, PODS)
 READ_ONLY = Permissions(frozenset(), "read-only mode: nothing is changed")
-# until node agents: no wake
 CLUSTER_ACTIONS = frozenset(
-    {Action.ENQUEUE, Action.RETRY, Action.CANCEL, Action.CORDON, Action.DRAIN}
+    {Action.ENQUEUE, Action.RETRY, Action.CANCEL, Action.CORDON, Action.DRAIN, Action.WAKE}
 )
-DEFAULT_PERMISSIONS = Permissions(CLUSTER_ACTIONS, "wake on the cluster comes with node agents")
+DEFAULT_PERMISSIONS = Permissions(CLUSTER_ACTIONS, "")
 ENQUEUE_REFUSAL = "enqueue needs the shared folder: open the console with --inbox <share>"
 TICK_SECONDS = 1.0
 LOG_TAIL_LINES = 200
@@ -74,6 +75,9 @@ class KubeBackend:
         stall_seconds: float = 300.0,
         cluster: ClusterConfig | None = None,
         page_size: int = 500,
+        agent_port: int = AGENT_PORT,
+        agents: bool = True,
+        wol_broadcast: tuple[str, int] = ("255.255.255.255", 9),
     ) -> None:
         """Raises ``BackendError`` (one line) when the kubeconfig is missing or broken."""
         self.cluster = cluster or load_cluster_config(kubeconfig, context, namespace)
@@ -104,6 +108,10 @@ class KubeBackend:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._resync_pending = False
         self.first_sync = asyncio.Event()
+        self.wol_broadcast = wol_broadcast
+        self.agents = AgentLink(self._agent_said, self._agent_status, agent_port, enabled=agents)
+        self.store.decorate_node = self.agents.decorate
+        self.store.decorate_item = lambda job: item_energy(self.agents, self.agents.meter, job)
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -159,6 +167,7 @@ class KubeBackend:
 
         await asyncio.to_thread(join)
         self._clients = []
+        await self.agents.close()
         self._hub.close()
 
     # -- views -----------------------------------------------------------------
@@ -176,7 +185,8 @@ class KubeBackend:
             context=self.context,
             namespace=self.namespace,
             permissions=self.permissions,
-            sources=tuple(self._sources[name] for name in SOURCES),
+            sources=tuple(self._sources[name] for name in SOURCES)
+            + tuple(self.agents.sources.values()),
         )
 
     def events(self) -> AsyncIterator[BackendEvent]:
@@ -319,8 +329,10 @@ class KubeBackend:
         self._node(node)
         obj = await self._call(actions.set_unschedulable, self._api, node, cordoned)
         pods = self.store.raw[PODS].values()
-        return convert.node_from_json(
-            obj, (p for p in pods if (p.get("spec") or {}).get("nodeName") == node)
+        return self.agents.decorate(
+            convert.node_from_json(
+                obj, (p for p in pods if (p.get("spec") or {}).get("nodeName") == node)
+            )
         )
 
     async def drain_plan(self, node: str) -> list[str]:
@@ -336,6 +348,31 @@ class KubeBackend:
         self._check(Action.DRAIN)
         self._node(node)
         return await self._call(actions.drain, self._api, node)
+
+    async def wake(self, node: str) -> str:
+        """Send a Wake-on-LAN packet to the MAC in the node's ponyconsole/mac annotation."""
+        from ponyconsole.backends.wake import send_magic_packet
+
+        if self.read_only:
+            raise NotAllowed(READ_ONLY.reason)
+        refusal = self.permissions.refusal(Action.WAKE)
+        if refusal:
+            raise NotAllowed(refusal)
+        mac = self._node(node).mac  # from the cache: waking needs no API server
+        if not mac:
+            raise BackendError(f"{node} has no MAC address (annotation ponyconsole/mac)")
+        address, port = self.wol_broadcast
+        return await asyncio.to_thread(send_magic_packet, mac, address, port)
+
+    # -- node agents ----------------------------------------------------------------
+
+    def _agent_said(self, node: str) -> None:
+        event = self.store.node(node)
+        if event is not None and len(self._synced) == len(SOURCES) and not self._resync_pending:
+            self._hub.publish(event)
+
+    def _agent_status(self, status: SourceStatus) -> None:
+        self._hub.publish(SourceChanged(status))
 
     # -- helpers -------------------------------------------------------------------
 
@@ -397,6 +434,8 @@ class KubeBackend:
             events = self.store.apply(source, change.kind, change.obj)
             if source == PODS:
                 self._follow_pod(change.obj, deleted=change.kind == "DELETED")
+            elif source == NODES:
+                self.agents.sync(self.store.nodes)
             if self._resync_pending or len(self._synced) < len(SOURCES):
                 return
             for event in events:
@@ -419,6 +458,7 @@ class KubeBackend:
     def _resync(self) -> None:
         self._resync_pending = False
         self.store.rebuild()
+        self.agents.sync(self.store.nodes)
         self._hub.resync()
         self.first_sync.set()
 
@@ -497,7 +537,7 @@ class KubeBackend:
                 Notice(f"could not learn what this user may do: {message}", "warning")
             )
             return
-        allowed = frozenset(learned.allowed) & CLUSTER_ACTIONS
+        allowed = frozenset(learned.allowed) & CLUSTER_ACTIONS | {Action.WAKE}  # UDP, no RBAC
         reason = learned.reason or DEFAULT_PERMISSIONS.reason
         if self._share is None:  # no shared folder: nothing to enqueue from
             allowed -= {Action.ENQUEUE}

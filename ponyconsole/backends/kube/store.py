@@ -8,8 +8,8 @@ objects it touches (one item, one or two nodes), never nodes x jobs.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from ponyconsole.backends.kube import convert
 from ponyconsole.backends.protocol import (
@@ -25,10 +25,15 @@ from ponyconsole.domain.models import Job, Node, Progress
 NODES, JOBS, PODS = "nodes", "jobs", "pods"
 
 Obj = dict[str, Any]
+T = TypeVar("T")
 
 
 def _name(obj: Obj) -> str:
     return str((obj.get("metadata") or {}).get("name", ""))
+
+
+def _same(obj: T) -> T:
+    return obj
 
 
 class Store:
@@ -43,6 +48,9 @@ class Store:
         self._pod_place: dict[str, tuple[str | None, str | None]] = {}  # pod -> (job, node)
         # per item: the transcode's latest progress and whether it stalled (the log tick's)
         self.progress: dict[str, tuple[Progress | None, bool]] = {}
+        # what other sources add to a converted object (the node agents' figures, Wh)
+        self.decorate_node: Callable[[Node], Node] = _same
+        self.decorate_item: Callable[[Job], Job] = _same
 
     # -- reading ---------------------------------------------------------------
 
@@ -92,10 +100,15 @@ class Store:
         node = convert.node_from_json(
             obj, (pods[p] for p in self._pods_by_node.get(name, ()) if p in pods)
         )
+        node = self.decorate_node(node)
         if self.nodes.get(name) == node:
             return None
         self.nodes[name] = node
         return NodeChanged(node)
+
+    def node(self, name: str) -> BackendEvent | None:
+        """Convert one node again (its agent said something); the event if it changed."""
+        return self._node(name)
 
     def item(self, video: str) -> BackendEvent | None:
         """Convert one item again; the event if it changed."""
@@ -112,6 +125,7 @@ class Store:
             if self.items.pop(video, None) is None:
                 return None
             return JobRemoved(video)
+        job = self.decorate_item(job)
         if self.items.get(video) == job:
             return None
         self.items[video] = job

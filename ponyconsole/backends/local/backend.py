@@ -44,6 +44,7 @@ from ponyconsole.backends.protocol import (
     JobChanged,
     NodeChanged,
     NotAllowed,
+    Notice,
     Permissions,
     Snapshot,
     SourceChanged,
@@ -115,6 +116,7 @@ class LocalBackend:
             alias_dir=self.settings.alias_dir,
         )
         self._sampler: MetricsSampler | None = None
+        self._energy_at_start: dict[str, float] = {}  # job -> the sampler's joules then
         self._naming = asyncio.Lock()
 
     # -- lifecycle -------------------------------------------------------------
@@ -435,6 +437,9 @@ class LocalBackend:
     async def drain(self, node: str) -> DrainResult:
         raise NotAllowed(LOCAL_PERMISSIONS.reason)
 
+    async def wake(self, node: str) -> str:
+        raise NotAllowed(LOCAL_PERMISSIONS.reason)
+
     async def set_cordoned(self, node: str, cordoned: bool) -> Node:
         if node != self.settings.pony_name:
             raise BackendError(
@@ -495,9 +500,37 @@ class LocalBackend:
         self._publish(SourceChanged(self._source))
 
     def _on_row(self, row: QueuedJob) -> None:
+        self._meter_energy(row.job)
         if self._jobs.get(row.job.id) != row.job:
             self._jobs[row.job.id] = row.job
             self._publish(JobChanged(row.job))
+
+    def _meter_energy(self, job: Job) -> None:
+        """Wh per job: this machine's cumulative joules when its encode starts and ends."""
+        sampler = self._sampler
+        if sampler is None:
+            return
+        if job.state is JobState.RUNNING:
+            self._energy_at_start.setdefault(job.id, sampler.energy_joules)
+        elif job.id in self._energy_at_start:
+            start = self._energy_at_start.pop(job.id)
+            if job.state is JobState.INTERRUPTED:
+                return  # it runs again from the beginning: counted then
+            wh = max(0.0, sampler.energy_joules - start) / 3600.0
+            self._tasks.append(asyncio.create_task(self._store_energy(job.id, wh)))
+
+    async def _store_energy(self, job_id: str, wh: float) -> None:
+        try:
+            row = await asyncio.to_thread(self._q.set_energy, job_id, wh)
+        except (sqlite3.Error, OSError) as error:  # shown, and the figure is still shown
+            self._publish(Notice(f"energy of {job_id} not stored: {error}", "warning"))
+            job = self._jobs.get(job_id)
+            if job is not None:
+                self._jobs[job_id] = replace(job, energy_wh=wh)
+                self._publish(JobChanged(self._jobs[job_id]))
+            return
+        if row is not None:
+            self._on_row(row)
 
     async def _sample_forever(self) -> None:
         assert self._sampler is not None

@@ -16,6 +16,7 @@ conditional on still owning a RUNNING row, so a cancel from elsewhere wins.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -42,7 +43,7 @@ INTERRUPTED_REASON = "interrupted: console stopped during encode"
 # (the last failure reason is kept, so the console can still say why).
 _REQUEUE = (
     "state = 'queued', retries = retries + 1, progress = NULL,"
-    " started_at = NULL, finished_at = NULL"
+    " started_at = NULL, finished_at = NULL, energy_wh = NULL"
 )
 RUNNABLE = (JobState.QUEUED.value, JobState.INTERRUPTED.value)
 LOG_LINES_STORED = 50
@@ -72,7 +73,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     pgid INTEGER,
     owner_pid INTEGER,
     owner_started REAL,
-    log_tail TEXT NOT NULL DEFAULT '[]'
+    log_tail TEXT NOT NULL DEFAULT '[]',
+    energy_wh REAL
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, seq);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -143,6 +145,7 @@ def _row_to_queued(row: sqlite3.Row) -> QueuedJob:
         reason=r["reason"],
         stage=r["stage"],
         command=_json_list(r["command"]),
+        energy_wh=r.get("energy_wh"),
     )
     return QueuedJob(
         job=job,
@@ -173,6 +176,22 @@ class JobQueue:
         for statement in _SCHEMA.split(";"):
             if statement.strip():
                 self._db.execute(statement)
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        """Columns added after a queue may have been made (``CREATE ... IF NOT EXISTS`` keeps
+        an old table as it was)."""
+        with self._lock:
+            have = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
+            if "energy_wh" not in have:
+                with contextlib.suppress(sqlite3.OperationalError):  # another process added it
+                    self._db.execute("ALTER TABLE jobs ADD COLUMN energy_wh REAL")
+
+    def set_energy(self, job_id: str, energy_wh: float) -> QueuedJob | None:
+        """What the pony drew while the job ran (Wh); the row."""
+        with self._tx() as db:
+            db.execute("UPDATE jobs SET energy_wh = ? WHERE id = ?", (energy_wh, job_id))
+            return self._get(db, job_id)
 
     def close(self) -> None:
         with self._lock:

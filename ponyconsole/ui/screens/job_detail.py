@@ -36,6 +36,9 @@ def describe(job: Job, now: float) -> Table:
         ("retries", str(job.retries)),
         ("elapsed", fmt_duration(job.elapsed(now))),
     ]
+    if job.energy_wh is not None:
+        drawn = f" drawn by {job.node} while it ran" if job.node else ""
+        rows.append(("energy", f"{job.energy_wh:.2f} Wh{drawn}"))
     if p is not None:
         rows.append(
             (

@@ -18,7 +18,7 @@ from textual.strip import Strip
 
 from ponyconsole.domain.models import Job, JobState
 from ponyconsole.ui import palette
-from ponyconsole.ui.render_nodes import render_metrics
+from ponyconsole.ui.render_nodes import render_agent_lines, render_agent_problem
 from ponyconsole.ui.render_pods import facts_text, render_item_lines, requests_text
 from ponyconsole.ui.widgets.pony_tile import PonyTile
 
@@ -69,15 +69,21 @@ class KubeTile(PonyTile):
             if node.allocatable_cpu_milli is not None or node.allocatable_memory is not None:
                 head["requests"] = requests_text(node, roles, width)
             head["facts"] = facts_text(node, self.clock(), width, roles)
+            stale = node.agent_problem is not None and node.metrics is not None
             if node.metrics is not None:
-                figures = render_metrics(
-                    node.metrics, self.cpu_history, self.watt_history, width, roles, compact=True
+                figures = render_agent_lines(
+                    node.metrics, self.cpu_history, self.watt_history, width, roles, stale
                 )
                 head["cpu"], head["swap"] = figures[0], figures[1]
+            if stale and node.agent_problem:  # it says more than roles and age
+                head["facts"] = render_agent_problem(node.agent_problem, stale, roles)
         # Items get the room they need (at least one line, leaving two for the node);
         # the node's lines fill the rest, most telling first.
         item_rows = max(1, min(len(self.jobs) or 1, rows - 2))
-        keep = [k for k in ("requests", "cpu", "facts", "swap") if k in head]
+        order = ("requests", "cpu", "facts", "swap")
+        if node is not None and node.agent_problem and node.metrics is not None:
+            order = ("facts", "requests", "cpu", "swap")  # stale figures: say so first
+        keep = [k for k in order if k in head]
         keep = keep[: max(0, rows - item_rows)]
         lines = [head[k] for k in ("requests", "facts", "cpu", "swap") if k in keep]
         lines.extend(render_item_lines(self.jobs, width, max(1, rows - len(lines)), roles))
