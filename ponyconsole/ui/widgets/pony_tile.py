@@ -50,7 +50,9 @@ class PonyTile(CachedRoles, Widget, can_focus=True):
         self._strips: dict[int, Strip] = {}  # content line -> what it shows now
         self._strips_width = 0
         self._metrics_cache: list[Text] | None = None
-        self.set_reactive(PonyTile.node, node)
+        self.set_reactive(PonyTile.node, node)  # no watcher runs: set its classes here
+        self.set_class(not node.ready, "-down")
+        self.set_class(node.cordoned, "-cordoned")
         self._remember(node)
         self._update_title()
 
@@ -124,7 +126,9 @@ class PonyTile(CachedRoles, Widget, can_focus=True):
             self.call_after_refresh(self._update_title)
 
     def on_mount(self) -> None:
-        self._update_title()
+        # During Mount `is_mounted` is still False (the title would stay uncoloured):
+        # draw it once the first refresh has the stylesheet applied.
+        self.call_after_refresh(self._update_title)
 
     # --- drawing: the line API, one cached strip per content line -------------------------
 
