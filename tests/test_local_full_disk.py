@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -42,20 +41,6 @@ async def backend(tmp_path: Path, tiny_disk: Path) -> AsyncIterator[LocalBackend
     await backend.start()
     yield backend
     await backend.stop()
-
-
-@pytest.fixture
-def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, f"this test mounts a small tmpfs and needs root: {done.stderr}"
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 async def test_enqueue_on_a_full_queue_is_refused_clearly_then_works(

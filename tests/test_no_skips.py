@@ -26,9 +26,9 @@ def test_the_tools_are_installed_here() -> None:
 
 
 def test_no_test_skips() -> None:
-    skipping = re.compile(
-        r"pytest\.(skip|importorskip)\(|mark\.(skip|skipif|xfail)\b|unittest\.skip"
-    )
+    # Built from its parts, so this file is not itself listed by a search for skips.
+    calls, marks = "skip|importorskip", "skip|skipif|xfail"
+    skipping = re.compile(rf"pytest\.({calls})\(|mark\.({marks})\b|unittest\.{calls.split('|')[0]}")
     found = [
         f"{path.relative_to(TESTS)}:{number}: {line.strip()}"
         for path in sorted(TESTS.rglob("*.py"))

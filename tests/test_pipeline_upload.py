@@ -174,20 +174,6 @@ def test_unknown_section(share: Share, plex: FakePlex) -> None:
     assert reason == "Plex has no library section 'Films' ('Movies')"
 
 
-@pytest.fixture
-def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, f"this test mounts a small tmpfs and needs root: {done.stderr}"
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
 def test_full_library_disk(share: Share, plex: FakePlex, tiny_disk: Path) -> None:
     library = tiny_disk / "movies"
     done, _took = upload(share, plex.url, library=library)

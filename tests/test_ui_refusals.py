@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -152,20 +151,6 @@ async def test_a_bad_library_is_refused_inline_and_a_new_one_works(
         await until(pilot, lambda: not isinstance(app.screen, EnqueueScreen))
         await until(pilot, lambda: any("as Kids/Bluey.mkv" in str(n.message)
                                        for n in app._notifications))  # fmt: skip
-
-
-@pytest.fixture
-def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, f"this test mounts a small tmpfs and needs root: {done.stderr}"
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 async def test_a_full_disk_is_refused_inline_and_nothing_is_lost(
