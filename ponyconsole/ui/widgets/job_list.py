@@ -15,7 +15,6 @@ from rich.style import Style
 from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
-from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -25,6 +24,7 @@ from textual.widget import Widget
 from ponyconsole.domain.models import Job, JobState
 from ponyconsole.ui import palette
 from ponyconsole.ui.render_jobs import matches, render_header, render_row, sort_key
+from ponyconsole.ui.widgets.cursor_rows import CursorRows
 from ponyconsole.ui.widgets.roles import CachedRoles
 
 
@@ -37,7 +37,7 @@ class JobHeader(CachedRoles, Widget):
         return render_header(self.content_size.width, self.roles)
 
 
-class JobList(CachedRoles, ScrollView, can_focus=True):
+class JobList(CursorRows, CachedRoles, ScrollView, can_focus=True):
     COMPONENT_CLASSES = palette.COMPONENT_CLASSES | {"joblist--cursor"}
 
     BINDINGS = [
@@ -111,41 +111,14 @@ class JobList(CachedRoles, ScrollView, can_focus=True):
             self._reorder()
 
     def _reorder(self) -> None:
-        # by id: the selected job may just have been removed from _jobs (remove() of it)
-        selected = self._order[self.cursor] if 0 <= self.cursor < len(self._order) else None
         jobs = sorted((j for j in self._jobs.values() if matches(j, self.query_text)), key=sort_key)
-        self._order = [job.id for job in jobs]
-        self._index = {job_id: i for i, job_id in enumerate(self._order)}
-        self.virtual_size = Size(self.scrollable_content_region.width, len(self._order))
-        if selected is not None and selected in self._index:
-            self.cursor = self._index[selected]
-        else:
-            self.cursor = min(self.cursor, max(0, len(self._order) - 1))
-        self.refresh()
+        self._place([job.id for job in jobs])
         self.post_message(self.Highlighted(self.selected))
 
     def watch_query_text(self) -> None:
         self._reorder()
 
-    def validate_cursor(self, value: int) -> int:
-        return max(0, min(value, len(self._order) - 1)) if self._order else 0
-
-    def watch_cursor(self, old: int, new: int) -> None:
-        self.refresh_line(old)
-        self.refresh_line(new)
-        if self.size.height:
-            self.scroll_to_region(Region(0, new, 1, 1), animate=False, force=True)
-        self.post_message(self.Highlighted(self.selected))
-
     # --- rendering -----------------------------------------------------------------
-
-    def on_resize(self, event: events.Resize) -> None:
-        self.virtual_size = Size(self.scrollable_content_region.width, len(self._order))
-        self._cache.clear()
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._cache.clear()
 
     def render_line(self, y: int) -> Strip:
         row = self.scroll_offset.y + y

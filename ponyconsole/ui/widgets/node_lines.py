@@ -16,7 +16,6 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
-from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -26,6 +25,7 @@ from textual.widget import Widget
 from ponyconsole.domain.models import Job, Node
 from ponyconsole.ui import palette
 from ponyconsole.ui.render_node_rows import node_matches, render_node_header, render_node_row
+from ponyconsole.ui.widgets.cursor_rows import CursorRows
 
 
 def row_key(node: Node) -> tuple[int, str]:
@@ -42,7 +42,7 @@ class NodeHeader(Widget):
         return render_node_header(self.content_size.width, palette.palette_of(self))
 
 
-class NodeLines(ScrollView, can_focus=True):
+class NodeLines(CursorRows, ScrollView, can_focus=True):
     COMPONENT_CLASSES = palette.COMPONENT_CLASSES | {"nodelines--cursor"}
 
     BINDINGS = [
@@ -114,38 +114,11 @@ class NodeLines(ScrollView, can_focus=True):
         return node_matches(node, self._items.get(node.name, ()), self.query_text)
 
     def _reorder(self) -> None:
-        # by name: the selected node may just have been removed (remove_node() of it)
-        selected = self._order[self.cursor] if 0 <= self.cursor < len(self._order) else None
         nodes = sorted((n for n in self._by_name.values() if self._matches(n)), key=row_key)
-        self._order = [node.name for node in nodes]
-        self._index = {name: i for i, name in enumerate(self._order)}
-        self.virtual_size = Size(self.scrollable_content_region.width, len(self._order))
-        if selected is not None and selected in self._index:
-            self.cursor = self._index[selected]
-        else:
-            self.cursor = min(self.cursor, max(0, len(self._order) - 1))
-        self.refresh()
+        self._place([node.name for node in nodes])
 
     def watch_query_text(self) -> None:
         self._reorder()
-
-    def validate_cursor(self, value: int) -> int:
-        return max(0, min(value, len(self._order) - 1)) if self._order else 0
-
-    def watch_cursor(self, old: int, new: int) -> None:
-        self.refresh_line(old)
-        self.refresh_line(new)
-        if self.size.height:
-            self.scroll_to_region(Region(0, new, 1, 1), animate=False, force=True)
-        self.post_message(self.Highlighted(self.selected))
-
-    def on_resize(self, event: events.Resize) -> None:
-        self.virtual_size = Size(self.scrollable_content_region.width, len(self._order))
-        self._cache.clear()
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._cache.clear()
 
     def on_focus(self) -> None:
         self.refresh_line(self.cursor)
