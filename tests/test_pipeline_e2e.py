@@ -11,6 +11,7 @@ HandBrake's reason, ``r``, the same failure again, the rip in fail/, no hanging 
 from __future__ import annotations
 
 import base64
+import random
 import shutil
 import sys
 import time
@@ -20,20 +21,24 @@ from pathlib import Path
 
 import pytest
 from kubernetes import client
+from textual.widgets import Static
 
 from cluster.executor import Executor
 from cluster.kwokctl import EXECUTOR_IMAGE
 from cluster.ponycluster import PonyCluster
 from ponyconsole.backends.kube.templates import load_manifests
 from ponyconsole.demo import settle
+from ponyconsole.domain import kube_names as kn
 from ponyconsole.domain.models import Job, JobState
 from ponyconsole.pipeline.jobchain import Rip
 from ponyconsole.ui import palette
 from ponyconsole.ui.render_jobs import render_row
+from ponyconsole.ui.screens.job_detail import JobDetailScreen
 from tests.fake_plex import FakePlex
 from tests.kube_support import apply_docs
 from tests.pipeline_support import WatcherProcess, pipeline_jobs
-from tests.test_ui_cluster_real import console, until
+from tests.test_ui_cluster import shown
+from tests.test_ui_cluster_real import console, select, until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(240)]
 
@@ -167,4 +172,71 @@ async def test_a_clip_goes_from_the_inbox_to_plex_through_the_console(
         f"e2e: {time.monotonic() - started:.1f} s in all; transcode"
         f" {names['transcode'].ended - names['transcode'].started:.1f} s;"
         f" progress seen on screen {percents}"
+    )
+
+
+async def test_a_broken_rip_fails_with_handbrakes_reason_again_after_r_and_ends_in_fail(
+    kube_cluster: PonyCluster, rig: Rig, tmp_path: Path
+) -> None:
+    started = time.monotonic()
+    name = "Scratched Disc.mkv"
+    garbage = random.Random(13).randbytes(200_000)
+    source = tmp_path / name
+    source.write_bytes(garbage)
+    video = Rip("movies", name, len(garbage)).video
+    fail = rig.share / "fail" / "movies"
+    claimed = rig.share / "claim" / "movies" / name
+    app, _backend = console(kube_cluster, rig.namespace)
+
+    def ended_failed(retries: int) -> Job | None:
+        job = item_of(app, video)
+        if job is None or job.state is not JobState.FAILED or job.retries != retries:
+            return None
+        return job if len(job.stages) == 2 and all(s.state.finished for s in job.stages) else None
+
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: app.backend.first_sync.is_set(), 20, "first sync")  # type: ignore[attr-defined]
+        drop(source, rig, name)
+        first = await until(pilot, lambda: ended_failed(0), 90, "the item failed")
+        assert first.reason and "HandBrake: No title found." in first.reason, first.reason
+        assert [s.state for s in first.stages] == [JobState.FAILED, JobState.FAILED]
+        assert (fail / name).read_bytes() == garbage and not claimed.exists()
+        reason_file = fail / f"{name}.reason"
+        assert reason_file.read_text().startswith("HandBrake: No title found.")
+        # the upload did not hang: its wait-job failed within seconds of the transcode
+        (transcode,) = rig.executor.ran(container="transcode")
+        (wait,) = rig.executor.ran(container="wait-job")
+        assert transcode.code == 1 and wait.code == 1
+        assert wait.ended is not None and transcode.ended is not None
+        first_wait = wait.ended - transcode.ended
+        assert first_wait < 10, f"wait-job exited {first_wait:.1f} s after the transcode"
+        assert not rig.executor.ran(container="upload"), "the upload never ran"
+        await until(pilot, lambda: app.check_action("retry", ()) is True, 10, "permissions")
+        await select(pilot, app, first)
+        await pilot.press("r")
+        second = await until(pilot, lambda: ended_failed(1), 90, "the retried item failed")
+        assert second.reason and "HandBrake: No title found." in second.reason, second.reason
+        row = render_row(second, 156, time.time(), palette.palette_of(app.job_list)).plain
+        assert "transcode: HandBrak" in row, row  # the reason column (cut to its width)
+        await select(pilot, app, second)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), 5, "the detail")
+        await pilot.pause(0.3)
+        fields = shown(app.screen.query_one("#detail-fields", Static))
+        assert "HandBrake: No title found." in fields, fields
+    transcodes = rig.executor.ran(container="transcode")
+    waits = rig.executor.ran(container="wait-job")
+    assert [r.code for r in transcodes] == [1, 1] and [r.code for r in waits] == [1, 1]
+    assert waits[1].ended is not None and transcodes[1].ended is not None
+    assert waits[1].ended - transcodes[1].ended < 10
+    # the retry took the rip back from fail/ (HandBrake saw it again, not "source not found"),
+    # and the second failure put it there again: one rip, one reason, nothing lost
+    assert sorted(p.name for p in fail.iterdir()) == [name, f"{name}.reason"]
+    assert (fail / name).read_bytes() == garbage and not claimed.exists()
+    assert reason_file.read_text().startswith("HandBrake: No title found.")
+    jobs = pipeline_jobs(kube_cluster.api_client(), rig.namespace)
+    assert {j["metadata"]["annotations"][kn.RETRIES_ANNOTATION] for j in jobs} == {"1"}
+    print(
+        f"broken rip: {time.monotonic() - started:.1f} s in all; wait-job exited"
+        f" {first_wait:.2f} s and {waits[1].ended - transcodes[1].ended:.2f} s after the transcode"
     )
