@@ -152,6 +152,7 @@ async def test_a_clip_goes_from_the_inbox_to_plex_through_the_console(
     assert not rig.rip.exists(), "the rip is removed once Plex shows the film"
     assert not (rig.share / "watch" / "movies" / name).exists()
     assert list((rig.share / "fail").iterdir()) == []
+    assert list((rig.share / "work" / "movies").iterdir()) == [], "work/movies/<id>/ removed"
     assert rig.plex.refreshes == ["1"]
     plex_calls = [path for path, _ in rig.seen]
     assert "/library/sections/1/refresh" in plex_calls and "/library/sections/1/all" in plex_calls

@@ -43,6 +43,17 @@ class Share:
         rel = path.relative_to(self.root)
         return str(PurePosixPath(self.pod_root, *rel.parts))
 
+    def local_path(self, pod_path: str) -> Path | None:
+        """A pod's path (``/share/...``) on this machine; None if it is not under the share."""
+        pure = PurePosixPath(pod_path)
+        try:
+            rel = pure.relative_to(self.pod_root)
+        except ValueError:
+            return None
+        if not rel.parts or any(part in ("", ".", "..") for part in rel.parts):
+            return None
+        return self.root.joinpath(*rel.parts)
+
     def output_for(self, library: str, rip_name: str, video: str) -> Path:
         """Where the transcode writes: one folder per video id, so names never clash.
 

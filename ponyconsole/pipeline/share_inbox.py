@@ -22,7 +22,7 @@ from ponyconsole.backends.protocol import BackendError
 from ponyconsole.domain.models import Disc, EnqueueRequest, Job, JobState, Title
 from ponyconsole.domain.naming import NameRefused, check_library, shown
 from ponyconsole.pipeline.jobchain import MAIN_FEATURE, Chain, Target, ensure_chain, rip_of
-from ponyconsole.pipeline.share import CLAIM, WATCH, ClaimLost, Share, claim
+from ponyconsole.pipeline.share import CLAIM, FAIL, WATCH, ClaimLost, Share, claim, move_to_fail
 
 
 class NoScans:
@@ -90,6 +90,22 @@ class ShareInbox:
             reason = to_backend_error(exc)
             raise BackendError(f"{self._put_back(claimed, source)}: {reason}") from None
         return job_of(chain, rip.library, target, str(claimed), rip.preset, request.title)
+
+    def set_aside(self, pod_source: str, reason: str) -> str:
+        """A cancelled item's rip: from claim/ to fail/<library>/ with ``reason``, never deleted.
+
+        Not back to watch/: the watcher would claim it again at once and undo the cancel.
+        Returns what happened in one line ("" when the rip is not in claim/ any more, e.g.
+        a failed transcode already moved it to fail/). Raises OSError when it cannot move.
+        """
+        local = self.share.local_path(pod_source)
+        if local is None or local.parent.parent != self.share.root / CLAIM:
+            return ""
+        if not os.path.lexists(local):
+            return ""
+        library = local.parent.name
+        moved = move_to_fail(local, self.share.folder(FAIL, library), reason)
+        return f"rip moved to {FAIL}/{shown(library)}/{shown(moved.name)}"
 
     def _put_back(self, claimed: Path, source: Path) -> str:
         try:

@@ -329,7 +329,24 @@ class KubeBackend:
         for stage in job.stages:
             if stage.kube_name and not stage.state.finished:
                 await self._call(actions.cancel_job, self._api, self.namespace, stage.kube_name)
-        return dataclasses.replace(job, state=JobState.CANCELLED, reason="cancelled")
+        return dataclasses.replace(job, state=JobState.CANCELLED, reason=await self._set_aside(job))
+
+    async def _set_aside(self, job: Job) -> str:
+        """A cancelled item's rip leaves claim/ for fail/ (with the reason "cancelled")."""
+        if not job.source or not job.stages:
+            return "cancelled"
+        if self._share is None:
+            return (
+                "cancelled; its rip stays in claim/ (open the console with --inbox <share>"
+                " to have it moved to fail/)"
+            )
+        try:
+            where = await asyncio.to_thread(
+                self._share.set_aside, job.source, "cancelled in the console"
+            )
+        except OSError as exc:
+            return f"cancelled; its rip stays in claim/: cannot move it to fail/: {exc}"
+        return f"cancelled; {where}" if where else "cancelled"
 
     async def set_cordoned(self, node: str, cordoned: bool) -> Node:
         from ponyconsole.backends.kube import actions
