@@ -30,9 +30,11 @@ from ponyconsole.backends.kube.templates import load_manifests
 from ponyconsole.demo import settle
 from ponyconsole.domain import kube_names as kn
 from ponyconsole.domain.models import Job, JobState
-from ponyconsole.pipeline.jobchain import Rip
+from ponyconsole.pipeline.jobchain import Rip, Target, ensure_chain, rip_of
+from ponyconsole.pipeline.share import Share, claim
 from ponyconsole.ui import palette
 from ponyconsole.ui.render_jobs import render_row
+from ponyconsole.ui.screens.confirm import Confirm
 from ponyconsole.ui.screens.job_detail import JobDetailScreen
 from tests.fake_plex import FakePlex
 from tests.kube_support import apply_docs
@@ -241,3 +243,39 @@ async def test_a_broken_rip_fails_with_handbrakes_reason_again_after_r_and_ends_
         f"broken rip: {time.monotonic() - started:.1f} s in all; wait-job exited"
         f" {first_wait:.2f} s and {waits[1].ended - transcodes[1].ended:.2f} s after the transcode"
     )
+
+
+async def test_x_on_a_running_item_moves_its_rip_from_claim_to_fail_as_cancelled(
+    kube_cluster: PonyCluster, kube_namespace: str, tmp_path: Path
+) -> None:
+    """No executor runs here: the executor-image pods stay Running until cancelled."""
+    share_dir = tmp_path / "share"
+    share = Share(share_dir)
+    share.ensure("movies")
+    rip = share.folder("watch", "movies") / "Unwanted (1999).mkv"
+    rip.write_bytes(b"a rip the user changed their mind about" * 100)
+    claimed = claim(share, rip, "movies")
+    api = kube_cluster.api_client()
+    apply_docs(api, load_manifests("rbac-pipeline.yaml", kube_namespace))
+    target = Target(kube_namespace, share, EXECUTOR_IMAGE, str(share_dir))
+    chain = ensure_chain(api, rip_of(claimed, "movies", None, PRESET), target)
+    app, _backend = console(kube_cluster, kube_namespace, "--inbox", str(share_dir))
+    async with app.run_test(size=(160, 48)) as pilot:
+        running = await until(
+            pilot,
+            lambda: (j := item_of(app, chain.video)) and j.state is JobState.RUNNING and j,
+            30,
+            "the item running",
+        )
+        await until(pilot, lambda: app.check_action("cancel_job", ()) is True, 10, "permissions")
+        await select(pilot, app, running)
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, Confirm), 5, "the confirmation")
+        await pilot.press("y")
+        await until(pilot, lambda: not pipeline_jobs(api, kube_namespace), 30, "the Jobs deleted")
+        await until(pilot, lambda: item_of(app, chain.video) is None, 10, "the item gone")
+    fail = share.folder("fail", "movies")
+    assert not claimed.exists()
+    assert (fail / claimed.name).read_bytes() == b"a rip the user changed their mind about" * 100
+    assert (fail / f"{claimed.name}.reason").read_text() == "cancelled in the console\n"
+    assert list(share.folder("watch", "movies").iterdir()) == [], "not back in watch/"
