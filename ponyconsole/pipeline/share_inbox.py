@@ -21,7 +21,14 @@ from ponyconsole.backends.local.scanner import ScanCache
 from ponyconsole.backends.protocol import BackendError
 from ponyconsole.domain.models import Disc, EnqueueRequest, Job, JobState, Title
 from ponyconsole.domain.naming import NameRefused, check_library, shown
-from ponyconsole.pipeline.jobchain import MAIN_FEATURE, Chain, Target, ensure_chain, rip_of
+from ponyconsole.pipeline.jobchain import (
+    MAIN_FEATURE,
+    Chain,
+    Target,
+    ensure_chain,
+    rip_name_problem,
+    rip_of,
+)
 from ponyconsole.pipeline.share import CLAIM, FAIL, WATCH, ClaimLost, Share, claim, move_to_fail
 
 
@@ -69,14 +76,20 @@ class ShareInbox:
 
     def enqueue(self, api: Any, request: EnqueueRequest, target: Target) -> Job:
         """Claim the rip and create its Jobs; on a refusal the rip goes back to watch/."""
+        path = request.path
+        if os.path.isabs(path):
+            path = os.path.normpath(path)  # "movies/../kids/x.mkv" is in kids, not movies
         try:
             if request.library:
                 check_library(request.library)
-            info = self.inbox.check_enqueueable(request.path, request.library or None)
+            info = self.inbox.check_enqueueable(path, request.library or None)
             library = check_library(request.library or info.disc.library)
         except NameRefused as exc:
             raise BackendError(str(exc)) from None
         source = Path(info.disc.path)
+        problem = rip_name_problem(source.name)
+        if problem:
+            raise BackendError(f"refused: {problem}")
         try:
             claimed = claim(self.share, source, library)
         except (OSError, ClaimLost) as exc:

@@ -25,7 +25,14 @@ from typing import Any
 
 from ponyconsole.backends.local.inbox import Inbox, disc_kind, ignored
 from ponyconsole.domain.naming import library_problem, shown
-from ponyconsole.pipeline.jobchain import DEFAULT_PRESET, NameTaken, Target, ensure_chain, rip_of
+from ponyconsole.pipeline.jobchain import (
+    DEFAULT_PRESET,
+    NameTaken,
+    Target,
+    ensure_chain,
+    rip_name_problem,
+    rip_of,
+)
 from ponyconsole.pipeline.share import (
     CLAIM,
     FAIL,
@@ -114,8 +121,10 @@ class Watcher:
             if problem:
                 self.once(f"lib:{library}", f"refused {where}: {problem}; left in place")
                 continue
-            refusal = self.inbox.outside(path) or (
-                None if disc_kind(path) else "not a video file or disc folder"
+            refusal = (
+                self.inbox.outside(path)
+                or (None if disc_kind(path) else "not a video file or disc folder")
+                or rip_name_problem(path.name)
             )
             if refusal:
                 self.once(f"bad:{path}", f"refused {where}: {refusal}; left in place")
