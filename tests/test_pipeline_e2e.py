@@ -279,3 +279,44 @@ async def test_x_on_a_running_item_moves_its_rip_from_claim_to_fail_as_cancelled
     assert (fail / claimed.name).read_bytes() == b"a rip the user changed their mind about" * 100
     assert (fail / f"{claimed.name}.reason").read_text() == "cancelled in the console\n"
     assert list(share.folder("watch", "movies").iterdir()) == [], "not back in watch/"
+
+
+async def test_an_upload_refused_by_plex_is_retried_alone_with_r_and_finishes(
+    kube_cluster: PonyCluster, rig: Rig, clip: Path
+) -> None:
+    """Plex refuses the token: the rip goes to fail/; once Plex takes it, r retries the upload
+    only (the transcode's verified output is kept), which takes the rip back and finishes."""
+    name = "Plex Was Down.mp4"
+    video = Rip("movies", name, clip.stat().st_size).video
+    rig.rip = rig.share / "claim" / "movies" / name
+    rig.plex.unauthorized = True
+    app, _backend = console(kube_cluster, rig.namespace)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: app.backend.first_sync.is_set(), 20, "first sync")  # type: ignore[attr-defined]
+        drop(clip, rig, name)
+
+        def upload_failed() -> Job | None:
+            job = item_of(app, video)
+            states = [s.state for s in job.stages] if job else []
+            return job if states == [JobState.SUCCEEDED, JobState.FAILED] else None
+
+        failed = await until(pilot, upload_failed, 120, "the upload failed")
+        assert failed.reason and "401" in failed.reason, failed.reason
+        assert TOKEN not in failed.reason
+        assert (rig.share / "fail" / "movies" / name).exists() and not rig.rip.exists()
+        rig.plex.unauthorized = False
+        await until(pilot, lambda: app.check_action("retry", ()) is True, 10, "permissions")
+        await select(pilot, app, failed)
+        await pilot.press("r")
+        done = await until(
+            pilot,
+            lambda: (j := item_of(app, video)) and j.state is JobState.SUCCEEDED and j,
+            90,
+            "the item done",
+        )
+        assert done.retries == 1
+    assert (rig.share / "library" / "movies" / "Plex Was Down.mkv").is_file()
+    assert list((rig.share / "fail" / "movies").iterdir()) == []
+    assert not rig.rip.exists() and list((rig.share / "work" / "movies").iterdir()) == []
+    assert [r.code for r in rig.executor.ran(container="transcode")] == [0], "not transcoded again"
+    assert [r.code for r in rig.executor.ran(container="upload")] == [1, 0]
