@@ -307,11 +307,12 @@ class Executor:
         request = client.AuthenticationV1TokenRequest(
             spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=3600)
         )
-        token = (
-            client.CoreV1Api(self._api)
-            .create_namespaced_service_account_token(account, self.namespace, request)
-            .status.token
+        answer = client.CoreV1Api(self._api).create_namespaced_service_account_token(
+            account, self.namespace, request
         )
+        if answer.status is None:
+            raise LookupError(f"no token for ServiceAccount {account}")
+        token = answer.status.token
         admin = yaml.safe_load(self.kubeconfig.read_text())
         current = admin["current-context"]
         context = next(c for c in admin["contexts"] if c["name"] == current)["context"]
@@ -373,10 +374,10 @@ class Executor:
         core = client.CoreV1Api(self._api)
         try:
             if kind == "secretRef":
-                obj = core.read_namespaced_secret(name, self.namespace)
-                return {k: base64.b64decode(v).decode() for k, v in (obj.data or {}).items()}
-            obj = core.read_namespaced_config_map(name, self.namespace)
-            return dict(obj.data or {})
+                secret = core.read_namespaced_secret(name, self.namespace)
+                return {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
+            config_map = core.read_namespaced_config_map(name, self.namespace)
+            return {k: str(v) for k, v in (config_map.data or {}).items()}
         except client.ApiException as exc:
             if exc.status == 404 and optional:
                 return {}
