@@ -24,8 +24,14 @@ import asyncio
 import contextlib
 import copy
 import json
+import os
+import select
+import signal
 import struct
+import subprocess
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +102,50 @@ async def main(argv: list[str]) -> None:
     print(f"listening on {host}:{port}", flush=True)
     async with server:
         await server.serve_forever()
+
+
+@dataclass
+class FakePlug:
+    """A fake plug in its own process: ``kill()`` is a plug pulled from the wall."""
+
+    address: str
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def where(self) -> str:
+        return f"{self.address}:{self.port}"
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+
+def start_fake_plug(
+    address: str = "127.0.0.1", port: int = 0, total: float | None = None, timeout: float = 20
+) -> FakePlug:
+    args = [sys.executable, "-m", "tests.fake_kasa", "--address", address, "--port", str(port)]
+    if total is not None:
+        args += ["--total", str(total)]
+    process = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        cwd=Path(__file__).parents[1],
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([process.stdout], [], [], 0.2)
+        if ready:
+            line = process.stdout.readline().decode()
+            if line.startswith("listening on "):
+                return FakePlug(address, int(line.split()[-1].rsplit(":", 1)[1]), process)
+        if process.poll() is not None:
+            raise AssertionError(f"the fake plug exited with {process.returncode}")
+    process.kill()
+    raise AssertionError(f"the fake plug did not listen within {timeout} s")
 
 
 if __name__ == "__main__":

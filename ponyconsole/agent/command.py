@@ -87,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
     from ponyconsole.agent.energy import EnergyHistory
     from ponyconsole.agent.metrics import MetricsSampler
     from ponyconsole.agent.server import Sampling, make_server
+    from ponyconsole.domain.models import PowerSource
 
     if args.interval <= 0:
         print("ponyconsole agent: --interval must be positive", file=sys.stderr)
@@ -115,9 +116,8 @@ def run(args: argparse.Namespace) -> int:
     sampling.start()
     latest = sampling.latest
     note = latest.power_note if latest else None
-    if plug is not None and latest is not None and latest.power_source is not None:
-        if latest.power_source.value == "kasa":
-            note = f"kasa plug {plug.where}" + (f" ({plug.model})" if plug.model else "")
+    if plug is not None and latest is not None and latest.power_source is PowerSource.KASA:
+        note = f"kasa plug {plug.where}" + (f" ({plug.model})" if plug.model else "")
     print(
         f"ponyconsole agent: node {args.node} on http://{args.address}:{args.port}"
         f" (/v1/metrics, /metrics, /v1/energy, /healthz)" + (f"; power: {note}" if note else ""),

@@ -4,12 +4,12 @@
 from whatever source answers, corrected to a meter's own counter when there is
 one (a Kasa plug's kWh total, 1 Wh steps). Within one run of the meter's
 counter (an *epoch*) the figure follows the counter, with the watts filling in
-between its steps. While the plug does not answer, another source's watts are
-counted; when it answers again in the same epoch, its counter says what was
-really drawn meanwhile: what is missing is added, and if the stand-in counted
-too much the figure is held until the counter catches up. A counter that went
-down (the plug rebooted or its statistics were erased) starts a new epoch from
-the current figure. The figure is never lowered.
+between its steps (a step held, never lowered, when the watts ran ahead of
+it). While the plug does not answer, another source's watts are counted; when it
+answers again with the same counter, what the plug counted meanwhile beyond
+that is added (a stand-in that counted too much is left in the past, not taken
+back from the next Job). A counter that went down (the plug rebooted or its
+statistics were erased) starts a new epoch from the current figure.
 
 ``EnergyHistory`` keeps (time, joules) every ``step`` seconds for
 ``span`` seconds in two flat arrays (16 bytes a point: 48 h at 5 s is 0.5 MB),
@@ -33,18 +33,18 @@ class EnergyCounter:
         self._epoch: tuple[float, float] | None = None  # (counter kWh, joules) at its start
         self._counter: float | None = None  # the last counter reading (kWh)
         self._since_step = 0.0  # watts x time since the counter last moved (J)
+        self._gap = False  # the last figures came from another source
 
     def add(self, watts: float, dt: float, counter_kwh: float | None = None) -> float:
         """Count ``watts`` over ``dt`` seconds; ``counter_kwh`` is the meter's own total."""
         step = max(0.0, watts) * max(0.0, dt)
         if counter_kwh is None:  # another source this time (the plug did not answer): the
             self.joules += step  # epoch stays, so the plug's counter covers the gap later
+            self._gap = self._epoch is not None
             return self.joules
         if self._epoch is None or self._counter is None or counter_kwh < self._counter:
-            self._epoch = (counter_kwh, self.joules)
-            self._counter = counter_kwh
-            self._since_step = 0.0
-            self.joules += step
+            self.joules += step  # a first reading, or the plug's counter began again
+            self._new_epoch(counter_kwh)
             return self.joules
         if counter_kwh > self._counter:
             self._counter = counter_kwh
@@ -54,7 +54,15 @@ class EnergyCounter:
         start_kwh, start_joules = self._epoch
         by_counter = start_joules + (self._counter - start_kwh) * KWH + self._since_step
         self.joules = max(self.joules, by_counter)
+        if self._gap:  # back after a gap: what the plug counted meanwhile is in now; what
+            self._new_epoch(counter_kwh)  # the stand-in over-counted stays in the past
         return self.joules
+
+    def _new_epoch(self, counter_kwh: float) -> None:
+        self._epoch = (counter_kwh, self.joules)
+        self._counter = counter_kwh
+        self._since_step = 0.0
+        self._gap = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,32 +89,33 @@ class EnergyHistory:
         self._times = array("d")
         self._joules = array("d")
         self._start = 0  # the oldest point's index once the ring is full
+        self._provisional = False  # the last point is the newest sample, not yet a step on
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._times)
 
     def record(self, at: float, joules: float) -> None:
-        """Keep the point if ``step`` has passed since the last one kept (the latest always
-        replaces a newer-than-step last point, so the end is never more than a sample old)."""
+        """Keep a point every ``step`` seconds; between them the newest sample is kept as a
+        provisional last point, so the history always reaches the latest sample."""
         with self._lock:
             n = len(self._times)
-            if n:
-                last = (self._start - 1) % n
-                if at <= self._times[last]:
-                    return
-                previous = self._times[(last - 1) % n] if n > 1 else None
-                if previous is not None and at - previous < self.step and n > 1:
-                    self._times[last] = at  # move the newest point forward
-                    self._joules[last] = joules
-                    return
+            last = (self._start - 1) % n if n else 0
+            if n and at <= self._times[last]:
+                return
+            if self._provisional:
+                self._times[last], self._joules[last] = at, joules
+                previous = self._times[(last - 1) % n]
+                self._provisional = at - previous < self.step
+                return
+            settled = not n or at - self._times[last] >= self.step
             if n < self.capacity:
                 self._times.append(at)
                 self._joules.append(joules)
             else:
-                self._times[self._start] = at
-                self._joules[self._start] = joules
+                self._times[self._start], self._joules[self._start] = at, joules
                 self._start = (self._start + 1) % n
+            self._provisional = not settled
 
     def _ordered(self) -> tuple[list[float], list[float]]:
         with self._lock:

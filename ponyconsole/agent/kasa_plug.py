@@ -115,7 +115,8 @@ class KasaPlug:
         self.timeout = timeout
         self._account = account
         self._latest: PlugReading | None = None
-        self.problem: str | None = None  # why there is no recent reading, for the user
+        # why there is no recent reading, for the user
+        self.problem: str | None = f"smart plug {self.where}: no answer yet"
         self.model: str | None = None
         self._failing_since: float | None = None
         self._stop = threading.Event()
@@ -157,7 +158,7 @@ class KasaPlug:
         """Wait (at start-up) until the plug answered or said why not."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._latest is not None or self.problem is not None:
+            if self._latest is not None or self._failing_since is not None:
                 return True
             time.sleep(0.05)
         return False

@@ -94,9 +94,7 @@ class MetricsSampler:
     def energy_joules(self) -> float:
         return self.energy.joules
 
-    def _watts(
-        self, cpu: float, dt: float
-    ) -> tuple[float, PowerSource, str | None, float | None]:
+    def _watts(self, cpu: float, dt: float) -> tuple[float, PowerSource, str | None, float | None]:
         """Watts, their source, why a better source is not used, and the plug's kWh counter.
 
         A plug that stops answering falls back to RAPL or the estimate, labelled as such
