@@ -52,6 +52,14 @@ class AgentPoller:
         self._polls: dict[str, _Poll] = {}
         self._session: aiohttp.ClientSession | None = None
 
+    def address_of(self, node: str) -> str | None:
+        poll = self._polls.get(node)
+        return None if poll is None else poll.address
+
+    def session(self) -> aiohttp.ClientSession:
+        """The keep-alive session the agents are read over (Wh questions use it too)."""
+        return self._client()
+
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
             # One connection per agent, kept alive; no proxy from the environment: the
