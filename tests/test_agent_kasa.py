@@ -62,9 +62,13 @@ class Joules:
         return figures
 
 
-def test_the_plug_s_watts_are_the_agent_s_and_a_pulled_plug_falls_back_to_the_estimate() -> None:
+def test_the_plug_s_watts_are_the_agent_s_and_a_pulled_plug_falls_back_to_the_estimate(
+    tmp_path: Path,
+) -> None:
     plug = start_fake_plug("127.0.0.1")
-    agent = start_agent("rarity", "127.0.0.16", None, "--kasa-host", plug.where)
+    plugs = tmp_path / "plugs"  # as the DaemonSet's ConfigMap gives it: one line a pony
+    plugs.write_text(f"applejack 192.0.2.15\nrarity {plug.where}\n")
+    agent = start_agent("rarity", "127.0.0.16", None, "--kasa-hosts", str(plugs))
     back: FakePlug | None = None
     try:
         assert agent.process.stderr is not None
@@ -164,6 +168,19 @@ def test_bad_plug_options_are_one_clear_line_and_exit_2(tmp_path: Path) -> None:
     base += ["--port", str(free_port("127.0.0.1"))]
     secret = tmp_path / "account"
     secret.write_text("only-a-username-no-password\n")
+    missing = subprocess.Popen(
+        [*base, "--node", "rarity", "--kasa-hosts", str(tmp_path / "no-such-list")],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:  # an optional ConfigMap that is not there: no plug, said once, the agent runs
+        assert missing.stderr is not None
+        first = missing.stderr.readline()
+        assert first.startswith("ponyconsole agent: no plug list at "), first
+        assert "node rarity on http://" in missing.stderr.readline()
+    finally:
+        missing.terminate()
+        missing.wait(10)
     cases = {
         ("--kasa-host", "plug:x"): "port 'x' of 'plug:x' is not a number",
         ("--kasa-host", "plug", "--kasa-credentials", str(tmp_path / "none")): "--kasa-credentials",

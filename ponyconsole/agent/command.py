@@ -66,7 +66,9 @@ def _plug(args: argparse.Namespace) -> KasaPlug | None:
     from ponyconsole.agent.kasa_plug import KasaPlug, load_account, parse_plug, plug_for_node
 
     where = args.kasa_host
-    if where is None and args.kasa_hosts:
+    if where is None and args.kasa_hosts and not Path(args.kasa_hosts).exists():
+        print(f"ponyconsole agent: no plug list at {args.kasa_hosts}", file=sys.stderr)
+    elif where is None and args.kasa_hosts:
         where = plug_for_node(Path(args.kasa_hosts), args.node)
         if where is None:
             print(

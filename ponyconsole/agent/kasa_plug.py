@@ -84,7 +84,9 @@ def load_account(path: str | None, env: dict[str, str] | None = None) -> PlugAcc
     env = dict(os.environ) if env is None else env
     if path:
         where = Path(path)
-        if where.is_dir():
+        if where.is_dir():  # an optional Secret that is not there mounts as an empty folder
+            if not (where / "username").exists() and not (where / "password").exists():
+                return None
             user = (where / "username").read_text().strip()
             password = (where / "password").read_text().strip()
         else:
