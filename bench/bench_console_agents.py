@@ -15,6 +15,16 @@ one extra agent is the difference of those / 24, extrapolated to 300.
 
 Run it under `flock /work/wt/bench.lock`. Everything stops by itself (agents,
 tmux server, cluster) on errors and Ctrl-C too.
+
+Measured 2026-11-29 (2 cores, load average 7-21 from other work, 30 s windows x 2),
+with the agents polled on one shared tick: without agents 0.22 % of a core and
+99.9 MiB (6 nodes), 0.15 % and 100.4 MiB (30 nodes); with 6 live agents 3.27 % and
+101.7 MiB, with 30 3.83 % and 104.8 MiB. So the agents cost the console 3.05 % (6)
+and 3.68 % (30): 0.026 % of a core and ~110 KiB per extra agent, ~11 % of a core
+extrapolated to 300. Before the shared tick (each agent on its own phase): 3.10 % (6)
+and 4.98 % (30), 0.078 % per extra agent. The aim for 6 agents (<= 1 %) is not met:
+the poller alone is 0.40 % (bench_agent_cost.py); the rest is the tiles' repaint
+(Textual's compositor and the tiles' render_line, per cProfile).
 """
 
 from __future__ import annotations
