@@ -21,7 +21,8 @@ from tests.agent_support import AgentProcess, free_port, start_agent
 from tests.fake_kasa import start_fake_plug
 from tests.kube_read_support import create_job, pony_job
 from tests.test_agent_kasa import RECORDED_WATTS
-from tests.test_ui_cluster_real import console, until
+from tests.test_ui_cluster import laid_out
+from tests.test_ui_cluster_real import console, tile, until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(240)]
 
@@ -51,6 +52,10 @@ async def test_wh_of_finished_transcodes_is_shown_again_after_a_console_restart(
         app, _ = console(kube_cluster, kube_namespace, "--agent-port", str(port))
         shown: dict[str, float] = {}
         async with app.run_test(size=(160, 48)) as pilot:
+            await until(pilot, lambda: laid_out(app, 6), 15, "six laid-out tiles")
+            for name in ("rarity", "applejack"):  # the agents' histories begin before the Jobs
+                await until(pilot, lambda n=name: tile(app, n).node.metrics, 20, f"{name} read")  # type: ignore[union-attr]
+            await pilot.pause(2)
             for video, node in (("vid-plugged", "rarity"), ("vid-estimated", "applejack")):
                 body = pony_job(
                     f"{video}.mkv",

@@ -26,6 +26,9 @@ ENERGY_PATH = "/v1/energy"
 HISTORY_SECONDS = 48 * 3600.0  # the agent's default --energy-history
 CONCURRENCY = 4
 RETRY_AFTER = 15.0  # seconds, for an agent that did not answer
+# Asked this long after a run's end, so that the agent's history (a sample a second)
+# reaches past it: asked at once, the last second or so of the run was missing.
+SETTLE = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,7 @@ class EnergyAsker:
         self._waiting: dict[str, set[Span]] = {}  # node -> spans to ask when it answers
         self._not_before: dict[Span, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._due: dict[Span, asyncio.TimerHandle] = {}
         self._slots = asyncio.Semaphore(CONCURRENCY)
 
     def wh(self, span: Span, now: float | None = None) -> float | None:
@@ -78,11 +82,19 @@ class EnergyAsker:
         if address is None:  # no agent polled there yet: asked when it answers
             self._waiting.setdefault(span.node, set()).add(span)
             return None
+        if now < span.end + SETTLE:  # the run just ended: asked in a moment
+            if span not in self._due:
+                self._due[span] = loop.call_later(span.end + SETTLE - now, self._ask_now, span)
+            return None
         self._asking.add(span)
         task = loop.create_task(self._ask(span, address))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return None
+
+    def settled(self, span: Span) -> bool:
+        """The agent answered this question (with a figure, or that it has none)."""
+        return span in self.known
 
     def retry_node(self, node: str) -> None:
         """``node``'s agent answers (again): ask what waited for it."""
@@ -90,7 +102,14 @@ class EnergyAsker:
             self._not_before.pop(span, None)
             self._answered(span.item)  # the item is converted again, and asks
 
+    def _ask_now(self, span: Span) -> None:
+        self._due.pop(span, None)
+        self._answered(span.item)  # the item is converted again, and asks
+
     async def close(self) -> None:
+        for handle in self._due.values():
+            handle.cancel()
+        self._due.clear()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()

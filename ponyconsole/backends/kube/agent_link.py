@@ -76,6 +76,11 @@ class AgentLink:
             agent_problem=state.problem,
         )
 
+    def answering(self, node: str) -> bool:
+        """``node``'s agent answered and has not stopped since."""
+        state = self._states.get(node)
+        return state is not None and state.answered and state.problem is None
+
     def metrics(self, node: str) -> NodeMetrics | None:
         state = self._states.get(node)
         return None if state is None else state.metrics
@@ -188,7 +193,11 @@ def item_energy(link: AgentLink, meter: EnergyMeter, job: Job) -> Job:
     if transcoding:
         return job  # the figure is shown once the transcode ends (a row does not tick in Wh)
     span = transcode_span(job)
-    wh = link.history.wh(span) if span is not None and link.enabled else None
+    wh = None
+    if span is not None and link.enabled:
+        wh = link.history.wh(span)
+        if wh is None and not link.history.settled(span) and link.answering(span.node):
+            return job  # asked, the answer is a moment away: one figure, not two in a row
     if wh is None:
         wh = meter.finished.get(job.id)
     return job if wh is None else dataclasses.replace(job, energy_wh=wh)
