@@ -119,3 +119,60 @@ def test_the_history_is_bounded_and_keeps_the_newest() -> None:
     assert span.joules == pytest.approx(100)
     history.record(999.0, 5.0)  # out of order: ignored
     assert history.between(995, 1000) is not None
+
+
+async def test_the_console_asks_a_real_agent_and_says_nothing_rather_than_a_wrong_figure() -> None:
+    import asyncio
+    import time
+
+    import aiohttp
+
+    from ponyconsole.backends.agent_energy import SETTLE, EnergyAsker, Span
+    from tests.agent_support import free_port, start_agent
+
+    port = free_port("127.0.0.14")
+    agent = await asyncio.to_thread(start_agent, "fluttershy", "127.0.0.14", port)
+    session = aiohttp.ClientSession()
+    answered: list[str] = []
+    address: dict[str, str] = {"fluttershy": "127.0.0.14"}
+    asker = EnergyAsker(lambda: session, address.get, port, answered.append)
+    try:
+        born = time.time()
+        await asyncio.sleep(3.5 + SETTLE)  # a run of 3 s, ended SETTLE ago
+        ran = Span("ran", "fluttershy", born + 0.5, born + 3.5)
+        before = Span("before", "fluttershy", born - 60, born + 1)  # began before the agent
+        for span in (ran, before):
+            assert asker.wh(span) is None and not asker.settled(span)  # asked, not yet known
+
+        async def settled() -> None:
+            while not (asker.settled(ran) and asker.settled(before)):
+                await asyncio.sleep(0.05)
+
+        await asyncio.wait_for(settled(), 10)
+        figure = asker.wh(ran)
+        assert figure is not None and 6 * 3 / 3600 * 0.9 <= figure <= 28 * 3 / 3600 * 1.1
+        assert asker.wh(before) is None  # incomplete history: no figure, and not asked again
+        assert sorted(answered) == ["before", "ran"]
+
+        agent.kill()  # an agent that does not answer: asked again when it is back
+        late = Span("late", "fluttershy", born + 1, born + 2)
+        assert asker.wh(late) is None
+        await asyncio.sleep(2)
+        assert not asker.settled(late) and asker.wh(late) is None  # waits, does not hammer
+        agent = await asyncio.to_thread(start_agent, "fluttershy", "127.0.0.14", port)
+        asker.retry_node("fluttershy")  # what AgentLink does when the agent answers again
+        assert answered[-1] == "late"
+        assert asker.wh(late) is None
+        await asyncio.wait_for(_until(lambda: asker.settled(late)), 10)
+        assert asker.wh(late) is None  # the new agent has no history of that time
+    finally:
+        await asker.close()
+        await session.close()
+        agent.stop()
+
+
+async def _until(check: object) -> None:
+    import asyncio
+
+    while not check():  # type: ignore[operator]
+        await asyncio.sleep(0.05)
