@@ -136,14 +136,18 @@ def start_fake_plug(
     )
     assert process.stdout is not None
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stdout], [], [], 0.2)
-        if ready:
-            line = process.stdout.readline().decode()
-            if line.startswith("listening on "):
-                return FakePlug(address, int(line.split()[-1].rsplit(":", 1)[1]), process)
-        if process.poll() is not None:
-            raise AssertionError(f"the fake plug exited with {process.returncode}")
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([process.stdout], [], [], 0.2)
+            if ready:
+                line = process.stdout.readline().decode()
+                if line.startswith("listening on "):
+                    return FakePlug(address, int(line.split()[-1].rsplit(":", 1)[1]), process)
+            if process.poll() is not None:
+                raise AssertionError(f"the fake plug exited with {process.returncode}")
+    except BaseException:
+        process.kill()  # never left behind
+        raise
     process.kill()
     raise AssertionError(f"the fake plug did not listen within {timeout} s")
 
