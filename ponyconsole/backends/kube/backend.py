@@ -112,6 +112,7 @@ class KubeBackend:
         self.agents = AgentLink(self._agent_said, self._agent_status, agent_port, enabled=agents)
         self.store.decorate_node = self.agents.decorate
         self.store.decorate_item = lambda job: item_energy(self.agents, self.agents.meter, job)
+        self.agents.item_changed = self._publish_item  # its Wh came from its agent's history
 
     # -- lifecycle -------------------------------------------------------------
 
