@@ -23,7 +23,15 @@ from ponyconsole.backends.event_hub import EventHub
 from ponyconsole.backends.kube import convert
 from ponyconsole.backends.kube.agent_link import AgentLink, item_energy
 from ponyconsole.backends.kube.config import ClusterConfig, load_cluster_config
-from ponyconsole.backends.kube.informer import Change, Delta, Informer, Kind, Lost, Replace
+from ponyconsole.backends.kube.informer import (
+    Change,
+    Delta,
+    Informer,
+    Kind,
+    Lost,
+    Replace,
+    Resumed,
+)
 from ponyconsole.backends.kube.logs import LogStream, ProgressFollower
 from ponyconsole.backends.kube.store import JOBS, NODES, PODS, Store
 from ponyconsole.backends.protocol import (
@@ -452,6 +460,11 @@ class KubeBackend:
                 asyncio.get_running_loop().call_soon(self._resync)
         elif isinstance(change, Lost):
             status = SourceStatus(source, synced_at=change.last_heard, error=change.error)
+            self._sources[source] = status
+            self._hub.publish(SourceChanged(status))
+        elif isinstance(change, Resumed):
+            # the watch goes on from the version last seen: the server replays what was missed
+            status = SourceStatus(source, synced_at=time.time())
             self._sources[source] = status
             self._hub.publish(SourceChanged(status))
 
