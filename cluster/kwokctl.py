@@ -29,6 +29,7 @@ COMPONENTS = {
 OUTCOME_ANNOTATION = "ponyconsole.test/outcome"  # "fail" -> the pod ends Failed
 START_DELAY_ANNOTATION = "ponyconsole.test/start-delay"  # e.g. "2s": Pending -> Running
 RUN_DURATION_ANNOTATION = "ponyconsole.test/run-duration"  # e.g. "30s": Running -> end
+NODE_DOWN_ANNOTATION = "ponyconsole.test/node-down"  # node-initialize leaves the node alone
 
 
 def workdir(root: Path) -> Path:
