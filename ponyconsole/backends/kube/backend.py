@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from ponyconsole.backends.agents import DEFAULT_PORT as AGENT_PORT
 from ponyconsole.backends.event_hub import EventHub
+from ponyconsole.backends.inbox_watch import InboxWatch
 from ponyconsole.backends.kube import convert
 from ponyconsole.backends.kube.agent_link import AgentLink, item_energy
 from ponyconsole.backends.kube.config import ClusterConfig, load_cluster_config
@@ -150,6 +151,10 @@ class KubeBackend:
             self.informers[kind.name] = informer
             informer.start()
         self._tasks.append(asyncio.create_task(self._tick_forever(), name="kube-tick"))
+        if self._share is not None:  # --inbox: the share's watch/ folder, for `e`
+            share = self._share
+            watch = InboxWatch(lambda: share.watch_dir, self._list_rips_now, self._hub.publish)
+            self._tasks.append(asyncio.create_task(watch.run(), name="kube-inbox-watch"))
         if not self.read_only:
             self._tasks.append(asyncio.create_task(self._learn_permissions(), name="kube-rbac"))
 
@@ -214,8 +219,12 @@ class KubeBackend:
         """The rips of the share's watch/ folder (pipeline/share_inbox.py)."""
         if self._share is None:
             raise NotAllowed(ENQUEUE_REFUSAL)
-        rips: list[Disc] = await asyncio.to_thread(self._share.list_rips)
-        self._share_libraries = await asyncio.to_thread(self._share.libraries)
+        return await asyncio.to_thread(self._list_rips_now)
+
+    def _list_rips_now(self) -> list[Disc]:
+        """The share's rips, and its library names with them (blocking: from a thread)."""
+        rips: list[Disc] = self._share.list_rips()
+        self._share_libraries = self._share.libraries()
         return rips
 
     async def scan(self, path: str) -> Disc:
