@@ -300,9 +300,18 @@ async def test_hostile_names_stay_on_one_line_and_never_parse_as_markup(tmp_path
 async def test_enqueue_dialog_watches_a_copy_until_it_is_done(tmp_path: Path, clip: Path) -> None:
     rip = tmp_path / "inbox" / "movies" / "Arriving.mp4"
     rip.parent.mkdir(parents=True)
-    rip.write_bytes(clip.read_bytes())  # fresh mtime: still being copied
+    data = clip.read_bytes()
+    rip.write_bytes(data[: len(data) // 2])
+
+    async def copying() -> None:  # the copy goes on, however slow the console is to open
+        while True:
+            await asyncio.sleep(0.5)
+            with rip.open("ab") as f:
+                f.write(b"\0" * 64)
+
     app, backend = console(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
+        copy = asyncio.create_task(copying())
         await started(pilot, app)
         await pilot.press("e")
         await until(pilot, lambda: isinstance(app.screen, EnqueueScreen))
@@ -310,6 +319,8 @@ async def test_enqueue_dialog_watches_a_copy_until_it_is_done(tmp_path: Path, cl
         await until(pilot, lambda: options.option_count == 1)
         assert options.get_option_at_index(0).disabled, "a copy in progress cannot be picked"
         assert "copying" in str(options.get_option_at_index(0).prompt)
+        copy.cancel()
+        rip.write_bytes(data)
         settle(rip)  # the copy is done
         await until(pilot, lambda: not options.get_option_at_index(0).disabled, 10)
         await until(pilot, lambda: not app.screen.query_one("#enqueue", Button).disabled)

@@ -153,7 +153,7 @@ class KubeBackend:
         self._tasks.append(asyncio.create_task(self._tick_forever(), name="kube-tick"))
         if self._share is not None:  # --inbox: the share's watch/ folder, for `e`
             share = self._share
-            watch = InboxWatch(lambda: share.watch_dir, self._list_rips_now, self._hub.publish)
+            watch = InboxWatch(lambda: share.watch_dir, self._changed_rips, self._hub.publish)
             self._tasks.append(asyncio.create_task(watch.run(), name="kube-inbox-watch"))
         if not self.read_only:
             self._tasks.append(asyncio.create_task(self._learn_permissions(), name="kube-rbac"))
@@ -221,9 +221,13 @@ class KubeBackend:
             raise NotAllowed(ENQUEUE_REFUSAL)
         return await asyncio.to_thread(self._list_rips_now)
 
-    def _list_rips_now(self) -> list[Disc]:
+    def _changed_rips(self) -> list[Disc]:
+        """For InboxChanged: no HandBrake scans (the dialog scans the rip the user picks)."""
+        return self._list_rips_now(scan=False)
+
+    def _list_rips_now(self, scan: bool = True) -> list[Disc]:
         """The share's rips, and its library names with them (blocking: from a thread)."""
-        rips: list[Disc] = self._share.list_rips()
+        rips: list[Disc] = self._share.list_rips(scan)
         self._share_libraries = self._share.libraries()
         return rips
 

@@ -160,7 +160,7 @@ class LocalBackend:
         self._node = replace(self._node, metrics=metrics)
         self._source = SourceStatus(QUEUE_SOURCE, synced_at=time.time())
         self._hub.resync()
-        watch = InboxWatch(lambda: self._inbox.root, self._list_rips_now, self._hub.publish)
+        watch = InboxWatch(lambda: self._inbox.root, self._changed_rips, self._hub.publish)
         self._tasks = [
             asyncio.create_task(self._sample_forever(), name="local-metrics"),
             asyncio.create_task(self._follow_other_writers(), name="local-db-follow"),
@@ -311,9 +311,13 @@ class LocalBackend:
     async def list_rips(self) -> list[Disc]:
         return await asyncio.to_thread(self._list_rips_now)
 
-    def _list_rips_now(self) -> list[Disc]:
+    def _changed_rips(self) -> list[Disc]:
+        """For InboxChanged: no HandBrake scans (the dialog scans the rip the user picks)."""
+        return self._list_rips_now(scan=False)
+
+    def _list_rips_now(self, scan: bool = True) -> list[Disc]:
         """The rips, and the library names with them (blocking: from a thread)."""
-        rips = self._inbox.list_rips()
+        rips = self._inbox.list_rips(scan)
         self._libraries = library_names(self._inbox, self.settings.output_dir)
         return rips
 

@@ -39,6 +39,16 @@ def title_label(disc: Disc, index: int) -> str:
     return f"title {title.index}: {fmt_duration(title.duration_seconds)}{size}{main}"
 
 
+def _same_copy(shown: Disc, now: Disc) -> bool:
+    """The same finished copy: what a scan said of ``shown`` still holds."""
+    return (
+        shown.size == now.size
+        and shown.library == now.library
+        and not shown.copying
+        and not now.copying
+    )
+
+
 NEW_LIBRARY = "\x00new"  # the Select's "type a new name" choice (no library can hold NUL)
 
 
@@ -121,6 +131,13 @@ class EnqueueScreen(ModalScreen[Job | None]):
         """Show ``rips`` (from the first look or an InboxChanged), keeping the highlight."""
         if not self.is_mounted:
             return  # the first look (load_rips) is still coming
+        # InboxChanged carries no scans (the backend never runs HandBrake unasked): a rip
+        # already shown, unchanged, keeps what its scan said; a new one is scanned when picked.
+        known = {r.path: r for r in self.rips}
+        rips = [
+            old if (old := known.get(r.path)) is not None and _same_copy(old, r) else r
+            for r in rips
+        ]
         info = self.query_one("#rip-info", Static)
         self._offer_libraries(self.backend.libraries())
         first = self._loaded is False
