@@ -30,8 +30,10 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict ponyconsole/domain
 
-screenshots: system-deps venv
+# The scenes of the memory backend, then cluster mode on a real test cluster of its own.
+screenshots: system-deps venv cluster-bin
 	$(BIN)/python -m ponyconsole.ui.screenshots screenshots
+	$(BIN)/python -m cluster.screenshots screenshots
 
 bench: system-deps venv cluster-bin k9s
 	$(BIN)/python bench/run_all.py

@@ -33,6 +33,7 @@ RUN_DURATION_ANNOTATION = "ponyconsole.test/run-duration"  # e.g. "30s": Running
 EXECUTOR_IMAGE = "ponyconsole-test-executor:local"
 EXIT_CODE_ANNOTATION = "ponyconsole.test/exit-code"  # "0" -> Succeeded, else Failed
 MESSAGE_ANNOTATION = "ponyconsole.test/message"  # the termination message when it failed
+NODE_DOWN_ANNOTATION = "ponyconsole.test/node-down"  # node-initialize leaves the node alone
 
 
 def workdir(root: Path) -> Path:

@@ -364,10 +364,11 @@ async def test_a_watch_from_a_stale_resource_version_keeps_the_cache_right(
 ) -> None:
     """Watch again from version 1 after an etcd compaction.
 
-    Measured on the test cluster (v1.35.4): the watch cache answers such a
-    watch with an ADDED event per object instead of 410 Gone, so this checks
-    that a replay leaves the cache right; the 410 re-list path itself is not
-    reached by this test (see the informer's Gone handling).
+    Measured on the test cluster (v1.35.4): the watch cache of an API server
+    started on an empty etcd still holds every event since its start, so it
+    replays them (ADDED, MODIFIED) instead of answering 410 Gone; this checks
+    that a replay leaves the cache right. The 410 itself is forced in
+    tests/test_kube_gone.py (a restarted API server's cache begins after it).
     """
     backend = await started(kube_cluster, kube_namespace)
     recorder = Recorder(backend)

@@ -17,11 +17,11 @@ import pytest
 from textual.widgets import Button, OptionList
 
 from cluster.ponycluster import PonyCluster
-from ponyconsole.backends.protocol import Action, BackendError, NotAllowed
+from ponyconsole.backends.protocol import Action, BackendError, InboxChanged, NotAllowed
 from ponyconsole.domain import kube_names as kn
 from ponyconsole.domain.models import EnqueueRequest, JobState
 from ponyconsole.ui.screens.enqueue import EnqueueScreen
-from tests.kube_read_support import backend_for, wait_for
+from tests.kube_read_support import Recorder, backend_for, wait_for
 from tests.pipeline_support import pipeline_jobs
 from tests.test_ui_cluster_real import console, until
 
@@ -141,3 +141,36 @@ async def test_e_in_the_console_enqueues_a_rip_from_the_share_and_the_item_appea
     )
     assert names == ["my-neighbor-totoro-mp4-transcode", "my-neighbor-totoro-mp4-upload"]
     assert (share / "claim" / "kids" / "My Neighbor Totoro.mp4").exists()
+
+
+async def test_the_share_tells_of_a_rip_dropped_into_watch_with_inbox_changed(
+    kube_cluster: PonyCluster, kube_namespace: str, tmp_path: Path, clip: Path
+) -> None:
+    share = tmp_path / "share"
+    (share / "watch" / "movies").mkdir(parents=True)
+    backend = backend_for(kube_cluster, kube_namespace, inbox=str(share / "watch"))
+    await backend.start()
+    recorder = Recorder(backend)
+    try:
+        await wait_for(lambda: backend.first_sync.is_set(), 20, "first sync")
+        await wait_for(lambda: recorder.of(InboxChanged), 10, "the first look at the share")
+        assert recorder.of(InboxChanged)[-1].rips == ()
+        dropped = time.monotonic()
+        rip = place(clip, share, "tv", "Bluey S01E01.mkv")
+        seen = await wait_for(
+            lambda: [e for e in recorder.of(InboxChanged) if e.rips], 10, "InboxChanged"
+        )
+        print(f"InboxChanged {time.monotonic() - dropped:.2f} s after the drop")
+        (disc,) = seen[0].rips
+        assert disc.path == str(rip) and disc.library == "tv" and disc.copying
+        await wait_for(
+            lambda: any(e.rips and not e.rips[0].copying for e in recorder.of(InboxChanged)),
+            15,
+            "InboxChanged once it settled (5 s)",
+        )
+        assert "tv" in backend.libraries()
+        rip.unlink()
+        await wait_for(lambda: recorder.of(InboxChanged)[-1].rips == (), 10, "gone again")
+    finally:
+        await recorder.close()
+        await backend.stop()

@@ -18,7 +18,7 @@ from textual.pilot import Pilot
 from textual.widgets import Button, OptionList, Static
 
 from ponyconsole.backends.local.backend import LocalBackend
-from ponyconsole.demo import settle
+from ponyconsole.demo import copy_settled, settle
 from ponyconsole.domain.models import EnqueueRequest, Job, JobState
 from ponyconsole.ui.app import PonyConsole
 from ponyconsole.ui.screens.confirm import Confirm
@@ -300,9 +300,18 @@ async def test_hostile_names_stay_on_one_line_and_never_parse_as_markup(tmp_path
 async def test_enqueue_dialog_watches_a_copy_until_it_is_done(tmp_path: Path, clip: Path) -> None:
     rip = tmp_path / "inbox" / "movies" / "Arriving.mp4"
     rip.parent.mkdir(parents=True)
-    rip.write_bytes(clip.read_bytes())  # fresh mtime: still being copied
+    data = clip.read_bytes()
+    rip.write_bytes(data[: len(data) // 2])
+
+    async def copying() -> None:  # the copy goes on, however slow the console is to open
+        while True:
+            await asyncio.sleep(0.5)
+            with rip.open("ab") as f:
+                f.write(b"\0" * 64)
+
     app, backend = console(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
+        copy = asyncio.create_task(copying())
         await started(pilot, app)
         await pilot.press("e")
         await until(pilot, lambda: isinstance(app.screen, EnqueueScreen))
@@ -310,8 +319,47 @@ async def test_enqueue_dialog_watches_a_copy_until_it_is_done(tmp_path: Path, cl
         await until(pilot, lambda: options.option_count == 1)
         assert options.get_option_at_index(0).disabled, "a copy in progress cannot be picked"
         assert "copying" in str(options.get_option_at_index(0).prompt)
+        copy.cancel()
+        rip.write_bytes(data)
         settle(rip)  # the copy is done
         await until(pilot, lambda: not options.get_option_at_index(0).disabled, 10)
         await until(pilot, lambda: not app.screen.query_one("#enqueue", Button).disabled)
         await pilot.press("ctrl+s")
         await until(pilot, lambda: len(jobs_of(backend)) == 1)
+
+
+async def test_a_rip_dropped_into_the_inbox_appears_in_the_open_dialog_without_polling(
+    tmp_path: Path, clip: Path
+) -> None:
+    """The backend's InboxChanged brings it: the dialog asks for the rips once, on opening."""
+    (tmp_path / "inbox" / "movies").mkdir(parents=True)
+    app, backend = console(tmp_path)
+    asked: list[float] = []
+    list_rips = backend.list_rips
+
+    async def counted() -> list:  # type: ignore[type-arg]
+        asked.append(time.monotonic())
+        return await list_rips()
+
+    backend.list_rips = counted  # type: ignore[method-assign]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await started(pilot, app)
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, EnqueueScreen))
+        options = app.screen.query_one("#rips", OptionList)
+        info = app.screen.query_one("#rip-info", Static)
+        await until(pilot, lambda: "inbox is empty" in str(info.render()))
+        assert len(asked) == 1, "one look when the dialog opens"
+        await pilot.pause(2.5)  # the old dialog looked every 2 s
+        assert len(asked) == 1, "no polling by the dialog"
+
+        dropped = time.monotonic()
+        copy_settled(clip, tmp_path / "inbox" / "movies" / "Dropped (2024).mp4")
+        await until(pilot, lambda: options.option_count == 1, 10)
+        appeared = time.monotonic() - dropped
+        print(f"the dropped rip appeared in the dialog after {appeared:.2f} s")
+        assert "Dropped (2024).mp4" in str(options.get_option_at_index(0).prompt)
+        assert appeared < 5.0, appeared  # a poll of the backend's inbox watch (1 s) + a list
+        # settled when first seen? The inbox's own clock says copying until it has watched it
+        await until(pilot, lambda: not options.get_option_at_index(0).disabled, 10)
+        assert len(asked) == 1, "still no polling: the change came as InboxChanged"

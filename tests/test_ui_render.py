@@ -71,3 +71,27 @@ def test_printable_is_one_line(text: str) -> None:
     shown = printable(text)
     assert len(shown) == len(text)
     assert not any(ord(ch) < 32 or ord(ch) == 0x7F for ch in shown)
+
+
+def test_a_narrow_tile_title_shortens_the_state_before_the_name() -> None:
+    from ponyconsole.domain.models import Node
+    from ponyconsole.ui.render_nodes import render_title
+
+    def title(node: Node, busy: bool, width: int | None) -> str:
+        return render_title(node, busy, {role: Style() for role in ROLES}, width).plain
+
+    down = Node("applejack", ready=False)
+    cordoned = Node("fluttershy", cordoned=True)
+    ready = Node("twilight-sparkle")
+    assert title(cordoned, True, None) == "fluttershy · cordoned, finishing"
+    assert title(cordoned, True, 40) == "fluttershy · cordoned, finishing"
+    assert title(cordoned, True, 21) == "fluttershy · cordoned"
+    assert title(cordoned, True, 19) == "fluttershy cordoned"
+    assert title(cordoned, True, 12) == "fluttershy ⊘"
+    assert title(down, False, 20) == "applejack not ready"
+    assert title(down, False, 11) == "applejack ✖"
+    assert title(ready, False, 20) == "twilight-sparkle ●"
+    assert title(ready, False, 10) == "twiligh… ●"
+    for width in range(4, 40):
+        for node, busy in ((down, False), (cordoned, True), (ready, True)):
+            assert len(title(node, busy, width)) <= width

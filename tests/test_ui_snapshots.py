@@ -3,6 +3,7 @@
 The same scenes and keys as `make screenshots` (ponyconsole.ui.screenshots.SHOTS),
 from the memory backend with a fixed clock, so a snapshot changes only when
 the UI does. After a deliberate change: `pytest --snapshot-update`, then look.
+Cluster mode on the real test cluster: tests/test_ui_snapshots_cluster.py.
 """
 
 from __future__ import annotations

@@ -59,10 +59,10 @@ class ShareInbox:
     def watch_dir(self) -> Path:
         return self.share.root / WATCH
 
-    def list_rips(self) -> list[Disc]:
+    def list_rips(self, scan: bool = True) -> list[Disc]:
         if not self.watch_dir.is_dir():
             raise BackendError(f"no {WATCH}/ folder in the share {shown(str(self.share.root))}")
-        return self.inbox.list_rips()
+        return self.inbox.list_rips(scan)
 
     def libraries(self) -> list[str]:
         names = set(self.inbox.library_names())

@@ -216,6 +216,9 @@ class PonyConsole(App[None]):
                 self._refresh_keys()
             case InboxChanged(rips=rips):
                 self.inbox_rips = rips
+                for screen in self.screen_stack:
+                    if isinstance(screen, EnqueueScreen):
+                        screen.show_rips(list(rips))
             case Notice(message=message, severity=severity):
                 self.notify(message, severity=severity, markup=False)  # type: ignore[arg-type]
 

@@ -244,8 +244,10 @@ def render_row(job: Job, width: int, now: float, palette: Palette) -> Text:
     return spaces_trail(_fit(row, width, "left"))
 
 
-def sort_key(job: Job) -> tuple[int, float]:
-    return (STATE_ORDER[job.state], job.created_at)
+def sort_key(job: Job) -> tuple[int, float, str, str]:
+    """By state, then age; items made in the same second (the API's timestamps are whole
+    seconds) by name, so the order never depends on which event came first."""
+    return (STATE_ORDER[job.state], job.created_at, job.name, job.id)
 
 
 def matches(job: Job, query: str) -> bool:

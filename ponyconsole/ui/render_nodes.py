@@ -52,13 +52,30 @@ def node_status(node: Node) -> tuple[str, str]:
     return "ready", "ok"
 
 
-def render_title(node: Node, busy: bool, palette: Palette) -> Text:
+#: The glyph a state keeps when a narrow tile has no room for its words (as the node rows).
+_GLYPHS = {"bad": "✖", "warn": "⚠", "ok": "●"}
+
+
+def render_title(node: Node, busy: bool, palette: Palette, width: int | None = None) -> Text:
+    """ "rarity · cordoned, finishing"; in ``width`` cells, the state's words shrink before
+    the name does: "rarity · cordoned", "rarity cordoned", then "rarity ⊘"."""
     status, role = node_status(node)
+    short = status
     if node.cordoned and busy and node.ready:
         status = "cordoned, finishing"
-    text = Text(node.name, style=palette["title"])
-    text.append(" · ")
-    text.append(status, style=palette[role])
+    glyph = "⊘" if node.cordoned and node.ready and not node.pressures else _GLYPHS[role]
+    name = node.name
+    forms = [(" · ", status), (" · ", short), (" ", short), (" ", glyph)]
+    if width is not None:
+        fitting = [(sep, word) for sep, word in forms if len(name) + len(sep) + len(word) <= width]
+        sep, word = fitting[0] if fitting else forms[-1]
+        if not fitting:
+            name = name[: max(1, width - 3)] + "…"
+    else:
+        sep, word = forms[0]
+    text = Text(name, style=palette["title"])
+    text.append(sep)
+    text.append(word, style=palette[role])
     return text
 
 

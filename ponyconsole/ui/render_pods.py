@@ -95,7 +95,11 @@ def facts_text(node: Node, now: float, width: int, palette: Palette) -> Text:
         parts.append(fmt_age(now - node.created_at))
     if node.metrics is None and not node.has_agent:
         parts.append("no agent")
-    return Text(" · ".join(parts), style=palette["dim"])
+    line = " · ".join(parts)
+    if len(line) > width and node.kubelet_version in parts:
+        # a narrow tile: the kubelet version says least, the rest stays whole
+        line = " · ".join(p for p in parts if p != node.kubelet_version)
+    return Text(line, style=palette["dim"])
 
 
 def item_state(job: Job) -> tuple[str, str]:
@@ -159,4 +163,5 @@ def render_item_lines(jobs: Sequence[Job], width: int, rows: int, palette: Palet
 def items_on(jobs: Sequence[Job], node: str) -> tuple[Job, ...]:
     """The items that run or wait on ``node``: running first, then by age."""
     here = [j for j in jobs if j.node == node and not j.state.finished]
-    return tuple(sorted(here, key=lambda j: (j.state is not JobState.RUNNING, j.created_at)))
+    order = sorted(here, key=lambda j: (j.state is not JobState.RUNNING, j.created_at, j.name))
+    return tuple(order)

@@ -20,10 +20,19 @@ from typing import Any, TypeVar
 
 from ponyconsole.backends.agents import DEFAULT_PORT as AGENT_PORT
 from ponyconsole.backends.event_hub import EventHub
+from ponyconsole.backends.inbox_watch import InboxWatch
 from ponyconsole.backends.kube import convert
 from ponyconsole.backends.kube.agent_link import AgentLink, item_energy
 from ponyconsole.backends.kube.config import ClusterConfig, load_cluster_config
-from ponyconsole.backends.kube.informer import Change, Delta, Informer, Kind, Lost, Replace
+from ponyconsole.backends.kube.informer import (
+    Change,
+    Delta,
+    Informer,
+    Kind,
+    Lost,
+    Replace,
+    Resumed,
+)
 from ponyconsole.backends.kube.logs import LogStream, ProgressFollower
 from ponyconsole.backends.kube.store import JOBS, NODES, PODS, Store
 from ponyconsole.backends.protocol import (
@@ -143,6 +152,10 @@ class KubeBackend:
             self.informers[kind.name] = informer
             informer.start()
         self._tasks.append(asyncio.create_task(self._tick_forever(), name="kube-tick"))
+        if self._share is not None:  # --inbox: the share's watch/ folder, for `e`
+            share = self._share
+            watch = InboxWatch(lambda: share.watch_dir, self._changed_rips, self._hub.publish)
+            self._tasks.append(asyncio.create_task(watch.run(), name="kube-inbox-watch"))
         if not self.read_only:
             self._tasks.append(asyncio.create_task(self._learn_permissions(), name="kube-rbac"))
 
@@ -207,8 +220,16 @@ class KubeBackend:
         """The rips of the share's watch/ folder (pipeline/share_inbox.py)."""
         if self._share is None:
             raise NotAllowed(ENQUEUE_REFUSAL)
-        rips: list[Disc] = await asyncio.to_thread(self._share.list_rips)
-        self._share_libraries = await asyncio.to_thread(self._share.libraries)
+        return await asyncio.to_thread(self._list_rips_now)
+
+    def _changed_rips(self) -> list[Disc]:
+        """For InboxChanged: no HandBrake scans (the dialog scans the rip the user picks)."""
+        return self._list_rips_now(scan=False)
+
+    def _list_rips_now(self, scan: bool = True) -> list[Disc]:
+        """The share's rips, and its library names with them (blocking: from a thread)."""
+        rips: list[Disc] = self._share.list_rips(scan)
+        self._share_libraries = self._share.libraries()
         return rips
 
     async def scan(self, path: str) -> Disc:
@@ -479,6 +500,11 @@ class KubeBackend:
                 asyncio.get_running_loop().call_soon(self._resync)
         elif isinstance(change, Lost):
             status = SourceStatus(source, synced_at=change.last_heard, error=change.error)
+            self._sources[source] = status
+            self._hub.publish(SourceChanged(status))
+        elif isinstance(change, Resumed):
+            # the watch goes on from the version last seen: the server replays what was missed
+            status = SourceStatus(source, synced_at=time.time())
             self._sources[source] = status
             self._hub.publish(SourceChanged(status))
 

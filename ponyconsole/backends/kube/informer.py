@@ -55,7 +55,12 @@ class Lost:
     last_heard: float | None
 
 
-Change = Replace | Delta | Lost
+@dataclass(frozen=True)
+class Resumed:
+    """The watch is open again after a ``Lost``, from the version last seen."""
+
+
+Change = Replace | Delta | Lost | Resumed
 
 
 class Gone(Exception):
@@ -82,6 +87,20 @@ def object_key(obj: dict[str, Any]) -> str:
 def _status_of(exc: BaseException) -> int | None:
     status = getattr(exc, "status", None)
     return status if isinstance(status, int) else None
+
+
+def _transient(exc: BaseException) -> bool:
+    """A connection that broke or was refused, or a server asking to retry (429).
+
+    The watch is then opened again from the last version; anything else (an
+    error event, an answer of the API) makes a fresh list, as client-go does.
+    """
+    import urllib3
+
+    status = _status_of(exc)
+    if status is not None:
+        return status == 429
+    return isinstance(exc, (urllib3.exceptions.HTTPError, OSError))
 
 
 def describe(exc: BaseException) -> str:
@@ -127,6 +146,7 @@ class Informer:
         self.watches = 0  # how many watches were opened
         self._broken = False  # break_watch asked: the watch's end is no failure
         self._forced_version: str | None = None  # the version break_watch asks to watch from
+        self._lost = False  # Lost was sent; the next watch that opens sends Resumed
 
     # -- lifecycle (any thread) ---------------------------------------------
 
@@ -163,12 +183,11 @@ class Informer:
     def _run(self) -> None:
         failures = 0
         need_list = True
-        lost = False
         while not self._stop.is_set():
             try:
                 if need_list:
                     self._list()
-                    need_list, failures, lost = False, 0, False
+                    need_list, failures, self._lost = False, 0, False
                 self._watch()
                 failures = 0
             except Gone:
@@ -181,16 +200,18 @@ class Informer:
                     broken, self._broken = self._broken, False
                 if broken:
                     continue  # closed on purpose: watch again from the version set
-                need_list = True
                 if _status_of(exc) == 410:
                     self.gone += 1
+                    need_list = True
                     continue
+                if not _transient(exc):
+                    need_list = True
                 failures += 1
                 if failures == 1:
-                    continue  # a watch cut once (a blip, a restart): list again at once
-                if not lost:
+                    continue  # cut once (a blip, a restart): try again at once
+                if not self._lost:
                     self._send(Lost(describe(exc), self.last_heard))
-                    lost = True
+                    self._lost = True
                 delay = min(BACKOFF_CAP, BACKOFF_FIRST * 2 ** (failures - 2))
                 self._stop.wait(delay * random.uniform(0.5, 1.0))
 
@@ -243,6 +264,10 @@ class Informer:
         with self._lock:
             self._response = response
             self.watches += 1
+        self.last_heard = time.time()
+        if self._lost:
+            self._lost = False
+            self._send(Resumed())
         if self._stop.is_set():
             response.close()
             return

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ponyconsole.backends.event_hub import EventHub
+from ponyconsole.backends.inbox_watch import InboxWatch
 from ponyconsole.backends.local.inbox import Inbox
 from ponyconsole.backends.local.output_paths import output_name, partial_path
 from ponyconsole.backends.local.outputs import free_output, library_names
@@ -159,9 +160,11 @@ class LocalBackend:
         self._node = replace(self._node, metrics=metrics)
         self._source = SourceStatus(QUEUE_SOURCE, synced_at=time.time())
         self._hub.resync()
+        watch = InboxWatch(lambda: self._inbox.root, self._changed_rips, self._hub.publish)
         self._tasks = [
             asyncio.create_task(self._sample_forever(), name="local-metrics"),
             asyncio.create_task(self._follow_other_writers(), name="local-db-follow"),
+            asyncio.create_task(watch.run(), name="local-inbox-watch"),
         ]
         if owns:
             self._start_runner()
@@ -306,10 +309,16 @@ class LocalBackend:
         return list(self._libraries)
 
     async def list_rips(self) -> list[Disc]:
-        rips = await asyncio.to_thread(self._inbox.list_rips)
-        self._libraries = await asyncio.to_thread(
-            library_names, self._inbox, self.settings.output_dir
-        )
+        return await asyncio.to_thread(self._list_rips_now)
+
+    def _changed_rips(self) -> list[Disc]:
+        """For InboxChanged: no HandBrake scans (the dialog scans the rip the user picks)."""
+        return self._list_rips_now(scan=False)
+
+    def _list_rips_now(self, scan: bool = True) -> list[Disc]:
+        """The rips, and the library names with them (blocking: from a thread)."""
+        rips = self._inbox.list_rips(scan)
+        self._libraries = library_names(self._inbox, self.settings.output_dir)
         return rips
 
     async def scan(self, path: str) -> Disc:

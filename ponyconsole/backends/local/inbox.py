@@ -195,8 +195,10 @@ class Inbox:
             last = stable_for
             time.sleep(min(0.2, max(0.01, self.settle_seconds - stable_for)))
 
-    def describe(self, path: Path, library: str | None = None) -> RipInfo:
-        """One rip, checked; refusals (outside, not a rip) come back as ``scan_error``."""
+    def describe(self, path: Path, library: str | None = None, scan: bool = True) -> RipInfo:
+        """One rip, checked; refusals (outside, not a rip) come back as ``scan_error``.
+
+        ``scan=False``: no HandBrake scan (no titles): what changed, cheaply."""
         library = library or self._library_of(path)
         refusal = self._outside(path)
         kind = disc_kind(path) if path.exists() else None
@@ -210,7 +212,7 @@ class Inbox:
         copying = self._copying(str(path), size, mtime)
         titles: tuple = ()
         error = None
-        if not copying:
+        if not copying and scan:
             try:
                 source = handbrake_path(str(path), self.alias_dir)
                 titles = self.scans.scan(source, size, mtime)
@@ -219,8 +221,8 @@ class Inbox:
         disc = Disc(str(path), library, kind, size, copying, titles, error)
         return RipInfo(disc, os.path.realpath(path), mtime)
 
-    def list_rips(self) -> list[Disc]:
-        return [self.describe(path, library).disc for path, library in self._candidates()]
+    def list_rips(self, scan: bool = True) -> list[Disc]:
+        return [self.describe(path, library, scan).disc for path, library in self._candidates()]
 
     def check_enqueueable(self, path: str, library: str | None) -> RipInfo:
         """The rip, or BackendError saying why it cannot be enqueued now."""

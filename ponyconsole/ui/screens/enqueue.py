@@ -39,6 +39,16 @@ def title_label(disc: Disc, index: int) -> str:
     return f"title {title.index}: {fmt_duration(title.duration_seconds)}{size}{main}"
 
 
+def _same_copy(shown: Disc, now: Disc) -> bool:
+    """The same finished copy: what a scan said of ``shown`` still holds."""
+    return (
+        shown.size == now.size
+        and shown.library == now.library
+        and not shown.copying
+        and not now.copying
+    )
+
+
 NEW_LIBRARY = "\x00new"  # the Select's "type a new name" choice (no library can hold NUL)
 
 
@@ -100,23 +110,35 @@ class EnqueueScreen(ModalScreen[Job | None]):
                 )
                 yield Button("Cancel (esc)", id="cancel", compact=True)
 
-    WATCH_INTERVAL = 2.0  # seconds between looks at the inbox while the dialog is open
-
     def on_mount(self) -> None:
         for hidden in ("#new-library-field", "#library-error", "#enqueue-error"):
             self.query_one(hidden).display = False
         self.load_rips()
-        # Watch the inbox: a copy that finishes becomes pickable without reopening.
-        self.set_interval(self.WATCH_INTERVAL, self.load_rips)
+        # Later changes (a copy that appears, or finishes and becomes pickable) come from
+        # the backend's InboxChanged, handed on by the app (show_rips): no polling here.
 
     @work(exclusive=True, group="rips")
     async def load_rips(self) -> None:
-        info = self.query_one("#rip-info", Static)
+        """The rips once, when the dialog opens."""
         try:
             rips = await self.backend.list_rips()
         except BackendError as error:
-            info.update(Text(f"Cannot read the inbox: {error}"))
+            self.query_one("#rip-info", Static).update(Text(f"Cannot read the inbox: {error}"))
             return
+        self.show_rips(rips)
+
+    def show_rips(self, rips: list[Disc]) -> None:
+        """Show ``rips`` (from the first look or an InboxChanged), keeping the highlight."""
+        if not self.is_mounted:
+            return  # the first look (load_rips) is still coming
+        # InboxChanged carries no scans (the backend never runs HandBrake unasked): a rip
+        # already shown, unchanged, keeps what its scan said; a new one is scanned when picked.
+        known = {r.path: r for r in self.rips}
+        rips = [
+            old if (old := known.get(r.path)) is not None and _same_copy(old, r) else r
+            for r in rips
+        ]
+        info = self.query_one("#rip-info", Static)
         self._offer_libraries(self.backend.libraries())
         first = self._loaded is False
         if rips == self.rips and not first:

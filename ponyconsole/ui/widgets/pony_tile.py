@@ -24,6 +24,7 @@ from ponyconsole.ui.render_nodes import (
 from ponyconsole.ui.widgets.roles import PLAIN_ROLES, CachedRoles
 
 HISTORY = 60  # samples kept for the sparklines (one a second)
+TITLE_MARGIN = 6  # what a title may not use of the outer width (corners, padding, spaces)
 
 
 class PonyTile(CachedRoles, Widget, can_focus=True):
@@ -110,12 +111,21 @@ class PonyTile(CachedRoles, Widget, can_focus=True):
         roles: dict[str, Style] = self.roles if self.is_mounted else _NO_STYLE
         busy = self.job is not None
         node = self.node
-        key = (node.name, node_status(node), node.cordoned, busy, node.internal_ip, self.is_mounted)
+        width = self.outer_size.width - TITLE_MARGIN if self.outer_size.width else None
+        key = (
+            node.name,
+            node_status(node),
+            node.cordoned,
+            busy,
+            node.internal_ip,
+            self.is_mounted,
+            width,
+        )
         if key == self._title_key:
             return
         # Drawn before the stylesheet applied: draw again next time, in colour.
         self._title_key = None if roles is PLAIN_ROLES else key
-        self.border_title = render_title(node, busy, roles)
+        self.border_title = render_title(node, busy, roles, width)
         self.border_subtitle = node.internal_ip or ""
 
     def notify_style_update(self) -> None:
@@ -194,6 +204,7 @@ class PonyTile(CachedRoles, Widget, can_focus=True):
 
     def on_resize(self) -> None:
         self._forget()
+        self._update_title()  # the title shortens or grows with the tile
 
     def watch_compact(self) -> None:
         self._forget()
