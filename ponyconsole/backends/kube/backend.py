@@ -20,11 +20,12 @@ from typing import Any, TypeVar
 
 from ponyconsole.backends.agents import DEFAULT_PORT as AGENT_PORT
 from ponyconsole.backends.event_hub import EventHub
-from ponyconsole.backends.kube import convert
+from ponyconsole.backends.kube import convert, wire
 from ponyconsole.backends.kube.agent_link import AgentLink, item_energy
 from ponyconsole.backends.kube.config import ClusterConfig, load_cluster_config
 from ponyconsole.backends.kube.informer import Change, Delta, Informer, Kind, Lost, Replace
 from ponyconsole.backends.kube.logs import LogStream, ProgressFollower
+from ponyconsole.backends.kube.raw_api import NODES_PATH, RawList, jobs_path, pods_path
 from ponyconsole.backends.kube.store import JOBS, NODES, PODS, Store
 from ponyconsole.backends.protocol import (
     Action,
@@ -125,17 +126,19 @@ class KubeBackend:
         return api
 
     async def start(self) -> None:
-        """Start the watches and return at once; the first full Resync comes when lists land."""
-        from kubernetes import client
+        """Start the watches and return at once; the first full Resync comes when lists land.
 
+        The lists and watches go through the ``ApiClient`` untyped (``raw_api``): the
+        typed API classes cost ~1 s of imports, on the loop, before the first frame.
+        """
         self._loop = loop = asyncio.get_running_loop()
         watch_api = self._client()
         self._api = self._client()
-        core, batch = client.CoreV1Api(watch_api), client.BatchV1Api(watch_api)
+        ns = self.namespace
         kinds = [
-            Kind(NODES, core.list_node),
-            Kind(JOBS, batch.list_namespaced_job, (self.namespace,), PART_OF_SELECTOR),
-            Kind(PODS, core.list_namespaced_pod, (self.namespace,), PART_OF_SELECTOR),
+            Kind(NODES, RawList(watch_api, NODES_PATH), decoders=wire.NODE),
+            Kind(JOBS, RawList(watch_api, jobs_path(ns)), (), PART_OF_SELECTOR, decoders=wire.JOB),
+            Kind(PODS, RawList(watch_api, pods_path(ns)), (), PART_OF_SELECTOR, decoders=wire.POD),
         ]
         for kind in kinds:
             informer = Informer(kind, loop, self._deliver, self._page_size)

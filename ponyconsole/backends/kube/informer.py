@@ -26,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ponyconsole.backends.kube import wire
+
 PAGE_SIZE = 500
 BACKOFF_FIRST = 0.5
 BACKOFF_CAP = 10.0
@@ -71,6 +73,7 @@ class Kind:
     args: tuple[Any, ...] = ()
     label_selector: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    decoders: wire.Decoders = wire.WHOLE  # which fields to keep (wire.NODE, ...): all by default
 
 
 def object_key(obj: dict[str, Any]) -> str:
@@ -210,7 +213,7 @@ class Informer:
                 kwargs["_continue"] = cont
             response = self._call(_request_timeout=(CONNECT_TIMEOUT, 60), **kwargs)
             try:
-                page = json.loads(response.data)
+                page = self.kind.decoders.page(response.data)
             finally:
                 with contextlib.suppress(Exception):
                     response.release_conn()
@@ -265,9 +268,9 @@ class Informer:
             *lines, buffer = buffer.split(b"\n")
             for line in lines:
                 if line.strip():
-                    self._event(json.loads(line))
+                    self._event(self.kind.decoders.event(line))
         if buffer.strip():
-            self._event(json.loads(buffer))
+            self._event(self.kind.decoders.event(buffer))
 
     def _event(self, event: dict[str, Any]) -> None:
         etype = event.get("type")
