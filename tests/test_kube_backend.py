@@ -20,6 +20,7 @@ from ponyconsole.backends.protocol import (
     JobChanged,
     NodeChanged,
     NotAllowed,
+    Resync,
 )
 from ponyconsole.domain.models import JobState, Progress, ProgressState, StageKind
 from tests.fixtures.media import HandBrakeRun
@@ -51,9 +52,20 @@ async def test_six_ponies_arrive_in_the_first_resync(
     assert time.monotonic() - t0 < 0.5, "start() must not wait for the lists"
     recorder = Recorder(backend)
     try:
-        await wait_for(lambda: len(recorder.resyncs()) >= 2, 10, "the full Resync")
-        first, full = recorder.resyncs()[:2]
+
+        def synced(resync: Resync) -> bool:
+            return all(s.synced_at for s in resync.snapshot.sources)
+
+        await wait_for(lambda: any(map(synced, recorder.resyncs())), 10, "the full Resync")
+        first, *early = recorder.resyncs()
+        full = next(r for r in early if synced(r))
         assert first.snapshot.mode == "cluster"
+        for resync in early[: early.index(full)]:
+            # the node list landed first: the ponies shown at once, the items to follow
+            ready = {s.name for s in resync.snapshot.sources if s.synced_at}
+            assert "nodes" in ready and len(ready) < 3
+            assert sorted(n.name for n in resync.snapshot.nodes) == sorted(p[0] for p in PONIES)
+            assert resync.snapshot.jobs == ()
         snapshot = full.snapshot
         assert snapshot.namespace == kube_namespace and snapshot.context
         assert [s.name for s in snapshot.sources] == ["nodes", "jobs", "pods"]

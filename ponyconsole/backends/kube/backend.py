@@ -125,15 +125,15 @@ class KubeBackend:
         self._clients.append(api)
         return api
 
-    async def start(self) -> None:
-        """Start the watches and return at once; the first full Resync comes when lists land.
+    def prefetch(self) -> None:
+        """Start the lists now, before there is an event loop (and before the UI's imports).
 
-        The lists and watches go through the ``ApiClient`` untyped (``raw_api``): the
-        typed API classes cost ~1 s of imports, on the loop, before the first frame.
+        What they read is held until ``start`` attaches the loop: the API server's
+        work on the first lists overlaps the console's own start-up.
         """
-        self._loop = loop = asyncio.get_running_loop()
+        if self.informers:
+            return
         watch_api = self._client()
-        self._api = self._client()
         ns = self.namespace
         kinds = [
             Kind(NODES, RawList(watch_api, NODES_PATH), decoders=wire.NODE),
@@ -141,9 +141,21 @@ class KubeBackend:
             Kind(PODS, RawList(watch_api, pods_path(ns)), (), PART_OF_SELECTOR, decoders=wire.POD),
         ]
         for kind in kinds:
-            informer = Informer(kind, loop, self._deliver, self._page_size)
+            informer = Informer(kind, None, self._deliver, self._page_size)
             self.informers[kind.name] = informer
             informer.start()
+
+    async def start(self) -> None:
+        """Start the watches and return at once; the first full Resync comes when lists land.
+
+        The lists and watches go through the ``ApiClient`` untyped (``raw_api``): the
+        typed API classes cost ~1 s of imports, on the loop, before the first frame.
+        """
+        self._loop = loop = asyncio.get_running_loop()
+        self.prefetch()
+        self._api = self._client()
+        for informer in self.informers.values():
+            informer.attach(loop)
         self._tasks.append(asyncio.create_task(self._tick_forever(), name="kube-tick"))
         if not self.read_only:
             self._tasks.append(asyncio.create_task(self._learn_permissions(), name="kube-rbac"))
@@ -453,6 +465,11 @@ class KubeBackend:
                 # lists that land together (a reconnect) make one Resync, not three
                 self._resync_pending = True
                 asyncio.get_running_loop().call_soon(self._resync)
+            elif source == NODES and not self.first_sync.is_set():
+                # At start the node list (one page) lands well before 3,000 Jobs and
+                # Pods: show the ponies now; the full Resync follows with the items.
+                self.store.rebuild(nodes=True, items=False)
+                self._hub.resync()
         elif isinstance(change, Lost):
             status = SourceStatus(source, synced_at=change.last_heard, error=change.error)
             self._sources[source] = status

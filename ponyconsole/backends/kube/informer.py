@@ -111,13 +111,16 @@ class Informer:
     def __init__(
         self,
         kind: Kind,
-        loop: asyncio.AbstractEventLoop,
+        loop: asyncio.AbstractEventLoop | None,
         deliver: Callable[[str, Change], None],
         page_size: int = PAGE_SIZE,
     ) -> None:
+        """``loop`` may be None: the thread may start (and list) before the loop exists;
+        what it reads meanwhile is held and handed over by ``attach``."""
         self.kind = kind
         self._loop = loop
         self._deliver = deliver
+        self._held: list[Change] = []  # read before the loop was attached
         self._page_size = page_size
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"informer-{kind.name}", daemon=True)
@@ -135,6 +138,14 @@ class Informer:
 
     def start(self) -> None:
         self._thread.start()
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Deliver on ``loop`` from now on, beginning with what was read before."""
+        with self._lock:  # in order: nothing new is sent before what was held
+            self._loop = loop
+            held, self._held = self._held, []
+            for change in held:
+                loop.call_soon_threadsafe(self._deliver, self.kind.name, change)
 
     def stop(self) -> None:
         self._stop.set()
@@ -160,8 +171,13 @@ class Informer:
     def _send(self, change: Change) -> None:
         if self._stop.is_set():
             return
+        with self._lock:
+            loop = self._loop
+            if loop is None:
+                self._held.append(change)
+                return
         with contextlib.suppress(RuntimeError):  # the loop closed under us
-            self._loop.call_soon_threadsafe(self._deliver, self.kind.name, change)
+            loop.call_soon_threadsafe(self._deliver, self.kind.name, change)
 
     def _run(self) -> None:
         failures = 0
