@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
@@ -480,6 +481,10 @@ class KubeBackend:
         self.store.rebuild()
         self.agents.sync(self.store.nodes)
         self._hub.resync()
+        if not self.first_sync.is_set():
+            # 3,000 items and their objects live as long as the console: out of the
+            # collector's full passes, which otherwise walk them all (a pause on screen).
+            gc.freeze()
         self.first_sync.set()
 
     # -- progress from logs ------------------------------------------------------------
