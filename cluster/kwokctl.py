@@ -29,6 +29,10 @@ COMPONENTS = {
 OUTCOME_ANNOTATION = "ponyconsole.test/outcome"  # "fail" -> the pod ends Failed
 START_DELAY_ANNOTATION = "ponyconsole.test/start-delay"  # e.g. "2s": Pending -> Running
 RUN_DURATION_ANNOTATION = "ponyconsole.test/run-duration"  # e.g. "30s": Running -> end
+# Pods run for real by cluster/executor.py: its image marks them, its annotations end them.
+EXECUTOR_IMAGE = "ponyconsole-test-executor:local"
+EXIT_CODE_ANNOTATION = "ponyconsole.test/exit-code"  # "0" -> Succeeded, else Failed
+MESSAGE_ANNOTATION = "ponyconsole.test/message"  # the termination message when it failed
 
 
 def workdir(root: Path) -> Path:

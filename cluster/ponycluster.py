@@ -63,6 +63,9 @@ __all__ = [
     "write_cri_log",
 ]
 
+#: What a component's log says when another process took its port first.
+PORT_TAKEN = "address already in use"
+
 #: The order :meth:`PonyCluster.stop` ends the components in: clients of the API server
 #: first, then the API server, then its storage.
 STOP_ORDER = [
@@ -138,22 +141,29 @@ class PonyCluster:
             for attempt in range(3):
                 try:
                     cluster._create()
+                    cluster.timings["kwokctl_create"] = time.monotonic() - t0
+                    cluster.nodes = [p[0] for p in PONIES]
+                    add_ponies(cluster._admin())
+                    if extra_nodes:
+                        cluster.nodes += add_extra_nodes(cluster._admin(), extra_nodes)
+                    cluster.wait_ready(timeout=ready_timeout)
                     break
                 except ClusterError as error:
-                    # kwokctl picks free ports, then binds them: another process may take
-                    # one in between. Start over on fresh ports; anything else is final.
-                    if "address already in use" not in str(error) or attempt == 2:
+                    # kwokctl picks free ports, then the components bind them: another
+                    # process may take one in between (kwokctl itself fails, or a component
+                    # such as kwok-controller fails after kwokctl returned). Start over on
+                    # fresh ports; anything else is final.
+                    if PORT_TAKEN not in str(error) or attempt == 2:
                         raise
                     cluster._kill_all()
                     cluster._kwokctl(
                         "delete", "cluster", "--kubeconfig", str(cluster.kubeconfig), timeout=60
                     )
                     cluster.pids.clear()
-            cluster.timings["kwokctl_create"] = time.monotonic() - t0
-            add_ponies(cluster._admin())
-            if extra_nodes:
-                cluster.nodes += add_extra_nodes(cluster._admin(), extra_nodes)
-            cluster.wait_ready(timeout=ready_timeout)
+                    if cluster._client is not None:
+                        with contextlib.suppress(Exception):
+                            cluster._client.close()
+                        cluster._client = None
             cluster._remember_commands()
         except BaseException:
             cluster.stop()
@@ -197,6 +207,14 @@ class PonyCluster:
                 tail = log.read_text(errors="replace").splitlines()[-lines:]
                 out.append(f"--- {log.name}\n" + "\n".join(tail))
         return "\n".join(out)
+
+    def _port_taken(self) -> str | None:
+        """The component whose log says its port was taken by another process, or None."""
+        for log in sorted((self.workdir / "logs").glob("*.log")):
+            with contextlib.suppress(OSError):
+                if PORT_TAKEN in log.read_text(errors="replace"):
+                    return log.stem
+        return None
 
     def _kill_all(self) -> None:
         self._read_pids()
@@ -288,7 +306,13 @@ class PonyCluster:
         core = client.CoreV1Api(api)
         deadline = time.monotonic() + timeout
         last = "nothing checked yet"
+        next_log_look = time.monotonic() + 1.0
         while time.monotonic() < deadline:
+            if time.monotonic() >= next_log_look:
+                next_log_look = time.monotonic() + 1.0
+                taken = self._port_taken()
+                if taken:  # that component will never serve: no use waiting the timeout out
+                    raise ClusterError(f"{taken}: {PORT_TAKEN}\n{self._log_tails()}")
             try:
                 _readyz(api)
                 ready = set()

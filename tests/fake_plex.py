@@ -11,6 +11,7 @@ Plex Media Server itself cannot be installed here.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,6 +33,7 @@ class FakePlex:
     refreshes: list[str] = field(default_factory=list)  # section ids, in order
     requests: list[str] = field(default_factory=list)
     items: dict[str, list[Path]] = field(default_factory=dict)  # section id -> files
+    on_request: Callable[[str], None] | None = None  # called with each path, before answering
     _server: ThreadingHTTPServer | None = None
 
     @property
@@ -70,6 +72,8 @@ class FakePlex:
         token = req.headers.get("X-Plex-Token") or (query.get("X-Plex-Token") or [""])[0]
         self.tokens_seen.append(token)
         self.requests.append(url.path)
+        if self.on_request is not None:
+            self.on_request(url.path)
         if self.unauthorized or token != self.token:
             self._send(req, 401, "<html><head><title>Unauthorized</title></head>"
                        "<body><h1>401 Unauthorized</h1></body></html>", "text/html")  # fmt: skip

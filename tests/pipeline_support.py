@@ -19,7 +19,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class WatcherProcess:
-    def __init__(self, share: Path, kubeconfig: Path, namespace: str, settle: float = 1.0):
+    def __init__(
+        self,
+        share: Path,
+        kubeconfig: Path,
+        namespace: str,
+        settle: float = 1.0,
+        extra: tuple[str, ...] = (),
+    ):
         self.log = share.parent / f"watcher-{time.monotonic_ns()}.log"
         argv = [
             sys.executable,
@@ -36,6 +43,7 @@ class WatcherProcess:
             str(settle),
             "--poll",
             "0.2",
+            *extra,
         ]
         self._err = self.log.open("w")
         self.proc = subprocess.Popen(

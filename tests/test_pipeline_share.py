@@ -58,3 +58,39 @@ def test_pod_paths_outputs_and_the_share_from_either_folder(tmp_path: Path):
     (tmp_path / "watch").mkdir()
     assert share_root(tmp_path) == tmp_path.resolve()
     assert share_root(tmp_path / "watch") == tmp_path.resolve()
+
+
+def _failed(share: Share, name: str, body: bytes, reason: str = "No title found.") -> Path:
+    from ponyconsole.pipeline.share import move_to_fail
+
+    rip = share.folder("claim", "movies") / name
+    rip.write_bytes(body)
+    return move_to_fail(rip, share.folder("fail", "movies"), reason)
+
+
+def test_reclaim_takes_back_this_rip_only_numbered_or_not(tmp_path: Path):
+    from ponyconsole.domain.kube_names import stable_id
+    from ponyconsole.pipeline.share import reclaim
+
+    share = Share(tmp_path)
+    share.ensure("movies")
+    fail = share.folder("fail", "movies")
+    other = _failed(share, "Film.mkv", b"another rip of that name failed first")
+    ours = _failed(share, "Film.mkv", b"this rip")
+    assert (other.name, ours.name) == ("Film.mkv", "Film (2).mkv")
+    source = share.folder("claim", "movies") / "Film.mkv"
+    video = stable_id("movies", "Film.mkv", len(b"this rip"), None)
+    assert reclaim(source, fail, video) == source
+    assert source.read_bytes() == b"this rip"
+    assert sorted(os.listdir(fail)) == ["Film.mkv", "Film.mkv.reason"], "the other one stays"
+    assert reclaim(source, fail, video) is None, "the source is there: nothing to do"
+    source.unlink()
+    assert reclaim(source, fail, "0123456789ab") is None, "no rip of that id: nothing taken"
+    assert (fail / "Film.mkv").read_bytes() == b"another rip of that name failed first"
+
+
+def test_a_pod_path_maps_into_the_share_only_when_under_it(tmp_path: Path):
+    share = Share(tmp_path)
+    assert share.local_path("/share/claim/movies/Film.mkv") == tmp_path / "claim/movies/Film.mkv"
+    for outside in ("/etc/passwd", "/share/../etc/passwd", "/share/claim/../../x", "/share"):
+        assert share.local_path(outside) is None, outside

@@ -201,3 +201,29 @@ def test_help() -> None:
     )
     assert done.returncode == 0
     assert "--preset" in done.stdout and "HQ 1080p30 Surround" in done.stdout
+
+
+def test_with_a_fail_dir_a_garbage_rip_goes_there_and_a_retry_takes_it_back(
+    tmp_path: Path,
+) -> None:
+    """The pipeline's form: the rip moves to fail/ with the reason; the retry finds it there."""
+    from ponyconsole.domain.kube_names import stable_id
+
+    body = random.Random(7).randbytes(200_000)
+    rip = tmp_path / "claim" / "movies" / "Garbage.mkv"
+    rip.parent.mkdir(parents=True)
+    rip.write_bytes(body)
+    video = stable_id("movies", rip.name, len(body), None)
+    out = tmp_path / "work" / "movies" / video / "Garbage.mkv"
+    fail = tmp_path / "fail" / "movies"
+    for attempt in (1, 2):
+        code, _lines, stderr = run_timed(argv(rip, out, *FAST, "--fail-dir", str(fail)))
+        assert code == 1
+        last = stderr.strip().splitlines()[-1]
+        assert last == f"HandBrake: No title found. (rip moved to {fail / rip.name})"
+        if attempt == 2:
+            assert stderr.startswith(f"took {rip} back from {fail}"), stderr
+        assert not rip.exists()
+        assert (fail / rip.name).read_bytes() == body
+        assert (fail / "Garbage.mkv.reason").read_text() == "HandBrake: No title found.\n"
+        assert sorted(os.listdir(fail)) == ["Garbage.mkv", "Garbage.mkv.reason"]

@@ -201,3 +201,44 @@ def test_help_names_no_token_option() -> None:
     assert done.returncode == 0
     assert "--plex-token-file" in done.stdout
     assert "--plex-token " not in done.stdout
+
+
+def test_success_removes_the_empty_video_folder_of_work_and_nothing_more(
+    share: Share, plex: FakePlex
+) -> None:
+    """work/<library>/<id>/<film>.mkv: the <id> folder goes once empty; work/<library> stays."""
+    folder = share.root / "work" / "movies" / "0123456789ab"
+    folder.mkdir(parents=True)
+    share.work = share.work.rename(folder / share.work.name)
+    done, _took = upload(share, plex.url)
+    assert done.returncode == 0, done.stderr
+    assert not folder.exists()
+    assert (share.root / "work" / "movies").is_dir()
+
+
+def test_a_video_folder_holding_something_else_is_kept(share: Share, plex: FakePlex) -> None:
+    folder = share.root / "work" / "movies" / "0123456789ab"
+    folder.mkdir(parents=True)
+    share.work = share.work.rename(folder / share.work.name)
+    (folder / "notes.txt").write_text("mine")
+    done, _took = upload(share, plex.url)
+    assert done.returncode == 0, done.stderr
+    assert sorted(os.listdir(folder)) == ["notes.txt"]
+
+
+def test_a_retried_upload_takes_its_rip_back_from_fail(share: Share, plex: FakePlex) -> None:
+    """Plex was down: the rip went to fail/; the retry finds it there and finishes."""
+    from ponyconsole.domain.kube_names import stable_id
+
+    video = stable_id("movies", share.rip.name, share.rip.stat().st_size, None)
+    folder = share.root / "work" / "movies" / video
+    folder.mkdir(parents=True)
+    share.work = share.work.rename(folder / share.work.name)
+    plex.unauthorized = True
+    done, _took = upload(share, plex.url)
+    assert done.returncode == 1 and (share.fail / share.rip.name).exists()
+    plex.unauthorized = False
+    done, _took = upload(share, plex.url)
+    assert done.returncode == 0, done.stderr
+    assert not share.rip.exists() and os.listdir(share.fail) == []
+    assert (share.library / "Ponyo (2008).mkv").exists() and not folder.exists()

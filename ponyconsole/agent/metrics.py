@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from typing import Protocol
 
 import psutil
 
+from ponyconsole.agent.energy import EnergyCounter
 from ponyconsole.agent.power import (
     RAPL_GLOB,
     RaplReader,
@@ -32,8 +33,18 @@ __all__ = [
     "rate",
 ]
 
-# An external power meter (a smart plug): returns watts, or None when it cannot answer.
-PlugReader = Callable[[], float | None]
+
+class PlugReading(Protocol):
+    watts: float
+    total_kwh: float | None
+
+
+class Plug(Protocol):
+    """An external power meter (a smart plug, agent/kasa_plug.py) read in its own thread."""
+
+    problem: str | None
+
+    def reading(self) -> PlugReading | None: ...
 
 
 def rate(prev: float | None, cur: float, dt: float) -> float:
@@ -62,7 +73,7 @@ class MetricsSampler:
         idle_watts: float = 6.0,
         max_watts: float = 28.0,
         rapl_glob: str = RAPL_GLOB,
-        plug: PlugReader | None = None,
+        plug: Plug | None = None,
         node: str = "",
     ) -> None:
         self.idle_watts = idle_watts
@@ -73,24 +84,33 @@ class MetricsSampler:
         self._last_time: float | None = None
         self._last_sin: int | None = None
         self._last_sout: int | None = None
-        self.energy_joules = 0.0
+        self.energy = EnergyCounter()
         psutil.cpu_percent(interval=None)  # prime: the first non-blocking call returns 0
         psutil.cpu_percent(interval=None, percpu=True)
         self._rapl.read(0.0)
         self._last_time = time.monotonic()
 
-    def _watts(self, cpu: float, dt: float) -> tuple[float, PowerSource, str | None]:
+    @property
+    def energy_joules(self) -> float:
+        return self.energy.joules
+
+    def _watts(self, cpu: float, dt: float) -> tuple[float, PowerSource, str | None, float | None]:
+        """Watts, their source, why a better source is not used, and the plug's kWh counter.
+
+        A plug that stops answering falls back to RAPL or the estimate, labelled as such
+        and with the plug's error as the note: the other figures and the joules go on."""
         note = None
         if self._plug is not None:
-            watts = self._plug()
-            if watts is not None:
-                return watts, PowerSource.KASA, None
-            note = "smart plug did not answer"
+            reading = self._plug.reading()
+            if reading is not None:
+                self._rapl.read(dt)  # keep RAPL's counter current for a fallback later
+                return reading.watts, PowerSource.KASA, None, reading.total_kwh
+            note = self._plug.problem or "smart plug: no answer yet"
         watts = self._rapl.read(dt)
         if watts is not None:
-            return watts, PowerSource.RAPL, note
+            return watts, PowerSource.RAPL, note, None
         estimate = estimate_watts(cpu, self.idle_watts, self.max_watts)
-        return estimate, PowerSource.ESTIMATE, note or self._rapl.note
+        return estimate, PowerSource.ESTIMATE, note or self._rapl.note, None
 
     def sample(self, now: float | None = None) -> NodeMetrics:
         now = time.time() if now is None else now
@@ -112,8 +132,8 @@ class MetricsSampler:
             temperature = hottest(psutil.sensors_temperatures())  # type: ignore[arg-type]
         except (AttributeError, OSError):
             temperature = None
-        watts, source, note = self._watts(cpu, dt)
-        self.energy_joules += watts * dt
+        watts, source, note, counter_kwh = self._watts(cpu, dt)
+        self.energy.add(watts, dt, counter_kwh)
         return NodeMetrics(
             sampled_at=now,
             cpu_percent=cpu,
@@ -128,7 +148,7 @@ class MetricsSampler:
             temperature_c=temperature,
             watts=watts,
             power_source=source,
-            energy_joules=self.energy_joules,
+            energy_joules=self.energy.joules,
             power_note=note,
             node=self.node,
         )

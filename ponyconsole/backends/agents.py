@@ -2,12 +2,14 @@
 
 Each agent is polled by its own task over a shared keep-alive session, so a
 slow or dead agent never delays the others or the UI; a request has a short
-timeout. An agent that does not answer is asked less and less often
-(``retry_delay``): up to every 5 s if it answered before, every 30 s if it
-never did (300 nodes without agents cost 12.8 % of a core at one request
-each a second). Each agent is a source with its own status (``agent:<node>``):
-synced-at, and the error while it does not answer. Nodes that appear and
-vanish start and stop their pollers (``track`` / ``untrack``).
+timeout. All are asked on the same tick of the clock, so that their answers
+make one repaint a second, not one per agent. An agent that does not answer
+is asked less and less often (``retry_delay``): up to every 5 s if it
+answered before, every 30 s if it never did (300 nodes without agents cost
+12.8 % of a core at one request each a second). Each agent is a source with
+its own status (``agent:<node>``): synced-at, and the error while it does not
+answer. Nodes that appear and vanish start and stop their pollers (``track`` /
+``untrack``).
 """
 
 from __future__ import annotations
@@ -57,6 +59,14 @@ class AgentPoller:
         self.timeout = timeout
         self._polls: dict[str, _Poll] = {}
         self._session: aiohttp.ClientSession | None = None
+
+    def address_of(self, node: str) -> str | None:
+        poll = self._polls.get(node)
+        return None if poll is None else poll.address
+
+    def session(self) -> aiohttp.ClientSession:
+        """The keep-alive session the agents are read over (Wh questions use it too)."""
+        return self._client()
 
     def _client(self) -> aiohttp.ClientSession:
         import aiohttp
@@ -135,10 +145,22 @@ class AgentPoller:
                     failing_since = None  # 1 Hz must not mean 300 status events a second
                     self.on_status(node, SourceStatus(source, synced))
                 self.on_metrics(node, metrics)
-            wait = self.interval
-            if failures > 1:
+            if failures > 1:  # off the tick: failures make no repaint, only transitions do
                 wait = retry_delay(self.interval, failures, answered=synced is not None)
-            await asyncio.sleep(max(0.05, wait - (time.monotonic() - started)))
+                await asyncio.sleep(max(0.05, wait - (time.monotonic() - started)))
+            else:
+                await asyncio.sleep(self._to_next_tick(started))
+
+    def _to_next_tick(self, started: float) -> float:
+        """Every agent is asked on the same tick of the monotonic clock, so their answers
+        land together and the console repaints once a second rather than once per agent:
+        measured (bench_console_agents.py), 30 live agents cost the whole console 3.7 % of a
+        core instead of 5.0 %; with 6 it stays ~3.1 %, most of it the tiles' repaint."""
+        now = time.monotonic()
+        delay = self.interval - (now % self.interval)
+        if now + delay - started < 0.5 * self.interval:  # the first poll came just before
+            delay += self.interval  # a tick: not two polls in a moment
+        return max(0.05, delay)
 
 
 RETRY_CAP = 5.0  # an agent that answered before and stopped: back within seconds of a restart

@@ -83,14 +83,25 @@ def table(jobs: list[Job]) -> str:
     return "\n".join(lines)
 
 
+def json_lines_array(items: list[dict[str, object]]) -> str:
+    """A JSON array with one compact object a line, written at once.
+
+    ``json.dumps(..., indent=...)`` falls back to the pure-Python encoder
+    (1.8 s for 5,000 jobs under cProfile); one compact ``dumps`` per object
+    uses the C encoder and stays readable line by line (and with ``jq``).
+    """
+    if not items:
+        return "[]\n"
+    return "[\n" + ",\n".join(json.dumps(item) for item in items) + "\n]\n"
+
+
 def run(args: argparse.Namespace) -> int:
     async def action(backend: LocalBackend) -> int:
         jobs = list(backend.snapshot().jobs)
         if args.state:
             jobs = [job for job in jobs if job.state.value in args.state]
         if args.json:
-            # One write: json.dump would write thousands of small pieces to the pipe.
-            sys.stdout.write(json.dumps([job_json(job) for job in jobs], indent=1) + "\n")
+            sys.stdout.write(json_lines_array([job_json(job) for job in jobs]))
         elif jobs:
             print(table(jobs))
         else:

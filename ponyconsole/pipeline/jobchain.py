@@ -21,6 +21,7 @@ from kubernetes.client import ApiClient, ApiException
 
 from ponyconsole.backends.kube.templates import DEFAULTS, render_template
 from ponyconsole.domain import kube_names as kn
+from ponyconsole.domain.naming import shown
 from ponyconsole.pipeline.share import Share
 
 REQUEST_TIMEOUT = (5, 30)
@@ -30,6 +31,20 @@ MAIN_FEATURE = "main"  # the TITLE annotation/argument when no title was chosen
 
 class NameTaken(Exception):
     """A Job of the chosen name belongs to another rip and a qualified name is taken too."""
+
+
+def rip_name_problem(name: str) -> str | None:
+    """Why a rip of this name cannot get Jobs, or None.
+
+    A Job carries the rip's path (annotations, the pods' arguments) as JSON text, which
+    holds only Unicode: bytes that are not UTF-8 would reach the pod as U+FFFD, a path
+    that does not exist. Such a rip is refused (left where it is, to be renamed).
+    """
+    if name != shown(name):
+        return f"{shown(name)!r} is not valid UTF-8; a Job cannot carry its path: rename it"
+    if "\x00" in name:
+        return f"{name!r} contains a NUL byte"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +173,9 @@ def _video_of(job: dict[str, Any]) -> str | None:
 
 def ensure_chain(api: ApiClient, rip: Rip, target: Target) -> Chain:
     """The rip's Jobs, created if missing. Raises ApiException (outage, RBAC) or NameTaken."""
+    for problem in (rip_name_problem(rip.name), rip_name_problem(rip.library)):
+        if problem:
+            raise NameTaken(problem)  # never retried: the watcher moves the rip to fail/
     batch = client.BatchV1Api(api)
     namespace = target.namespace
     have = existing_jobs(api, namespace, rip.video)
@@ -179,6 +197,36 @@ def ensure_chain(api: ApiClient, rip: Rip, target: Target) -> Chain:
                 # Film.mkv in two libraries, or a second Film.mkv of another size
                 bodies = render_chain(rip, target, qualified=True)
                 break
+    try:
+        return _create(batch, rip, bodies, have, namespace)
+    except _Clash as clash:
+        # another rip of the same Job name was created between our look and our create
+        # (two watchers, or the watcher and the console's `e`): nothing of ours exists
+        # yet, so the whole pair takes the qualified names instead
+        if have or clash.created:
+            raise NameTaken(str(clash)) from None
+        qualified = render_chain(rip, target, qualified=True)
+        if qualified[0]["metadata"]["name"] == bodies[0]["metadata"]["name"]:
+            raise NameTaken(str(clash)) from None
+        try:
+            return _create(batch, rip, qualified, have, namespace)
+        except _Clash as again:
+            raise NameTaken(str(again)) from None
+
+
+class _Clash(Exception):
+    def __init__(self, message: str, created: list[str]) -> None:
+        super().__init__(message)
+        self.created = created
+
+
+def _create(
+    batch: client.BatchV1Api,
+    rip: Rip,
+    bodies: list[dict[str, Any]],
+    have: dict[str, dict[str, Any]],
+    namespace: str,
+) -> Chain:
     created: list[str] = []
     names: list[str] = []
     for kind, body in zip((kn.TRANSCODE, kn.UPLOAD), bodies, strict=True):
@@ -199,7 +247,7 @@ def ensure_chain(api: ApiClient, rip: Rip, target: Target) -> Chain:
                 raise
             other = _read(batch, namespace, name)
             if other is None or _video_of(other) != rip.video:
-                raise NameTaken(f"job {name} exists and belongs to another rip") from exc
+                raise _Clash(f"job {name} exists and belongs to another rip", created) from exc
     return Chain(rip.video, names[0], names[1], created=tuple(created))
 
 

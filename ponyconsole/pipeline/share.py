@@ -3,7 +3,8 @@
 ``watch/<library>/<rip>``   dropped by the user, settling while it is copied
 ``claim/<library>/<rip>``   taken by the watcher (or the console's ``e``); its Jobs exist
 ``work/<library>/<id>/<out>.mkv``  the transcode's verified output, waiting for upload
-``fail/<library>/<rip>``    a rip whose pipeline failed, with ``<rip>.reason``
+``fail/<library>/<rip>``    a rip whose pipeline failed, with ``<rip>.reason``; a retried Job
+                            takes it back to claim/ first (:func:`reclaim`)
 
 The watcher and the pods see the same tree under different roots (``/share``
 in a pod): :class:`Share` turns one into the other. Blocking (renames, stats).
@@ -11,14 +12,18 @@ in a pod): :class:`Share` turns one into the other. Blocking (renames, stats).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from ponyconsole.domain.naming import clean_stem, numbered
+from ponyconsole.domain.kube_names import stable_id
+from ponyconsole.domain.naming import clean_stem, numbered, unique_name
 
 WATCH, CLAIM, WORK, FAIL = "watch", "claim", "work", "fail"
 POD_ROOT = "/share"
+REASON_SUFFIX = ".reason"  # fail/<library>/<rip>.reason
 
 
 class ClaimLost(Exception):
@@ -37,6 +42,17 @@ class Share:
         """``path`` (under ``root``) as a pod sees it."""
         rel = path.relative_to(self.root)
         return str(PurePosixPath(self.pod_root, *rel.parts))
+
+    def local_path(self, pod_path: str) -> Path | None:
+        """A pod's path (``/share/...``) on this machine; None if it is not under the share."""
+        pure = PurePosixPath(pod_path)
+        try:
+            rel = pure.relative_to(self.pod_root)
+        except ValueError:
+            return None
+        if not rel.parts or any(part in ("", ".", "..") for part in rel.parts):
+            return None
+        return self.root.joinpath(*rel.parts)
 
     def output_for(self, library: str, rip_name: str, video: str) -> Path:
         """Where the transcode writes: one folder per video id, so names never clash.
@@ -101,3 +117,54 @@ def _rename_noreplace(src: Path, dst: Path) -> None:
     except FileNotFoundError:
         os.unlink(dst)  # another claimer took the same rip under another name first
         raise
+
+
+def move_to_fail(rip: Path, fail_dir: Path, reason: str) -> Path:
+    """The rip in the fail folder (numbered if its name is taken) with its reason beside it."""
+    fail_dir.mkdir(parents=True, exist_ok=True)
+    taken = set(os.listdir(fail_dir))
+    target = fail_dir / unique_name(rip.name, lambda n: n in taken or n + REASON_SUFFIX in taken)
+    # the reason first: a rip in fail/ always has one
+    Path(f"{target}{REASON_SUFFIX}").write_text(reason + "\n", encoding="utf-8")
+    try:
+        _rename_noreplace(rip, target)
+    except FileExistsError:
+        raise
+    except OSError:
+        shutil.move(os.fspath(rip), os.fspath(target))  # another filesystem: copy, then remove
+    return target
+
+
+def reclaim(source: Path, fail_dir: Path, video: str) -> Path | None:
+    """A retried Job's rip, back from fail/ to ``source`` (claim/<library>/<name>); None if absent.
+
+    The rip in ``fail_dir`` is ``source``'s name, or that name numbered (another rip of the
+    name failed first), whose size gives the same video id (library, claimed name, size):
+    never another rip of the same name. Its reason file goes (the Job keeps the last
+    failure in its ponyconsole/last-failure annotation). Never replaces anything.
+    """
+    from ponyconsole.backends.local.inbox import rip_stat
+
+    if os.path.lexists(source) or not fail_dir.is_dir():
+        return None
+    library = source.parent.name
+    count = len(os.listdir(fail_dir))
+    for n in range(1, count + 2):
+        candidate = fail_dir / numbered(source.name, n)
+        if not os.path.lexists(candidate):
+            continue
+        try:
+            size, _mtime = rip_stat(candidate)
+        except OSError:
+            continue
+        if stable_id(library, source.name, size, None) != video:
+            continue
+        source.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            _rename_noreplace(candidate, source)
+        except FileNotFoundError:
+            return None  # another retry took it first
+        with contextlib.suppress(OSError):
+            os.unlink(f"{candidate}{REASON_SUFFIX}")
+        return source
+    return None

@@ -21,8 +21,15 @@ from ponyconsole.backends.local.scanner import ScanCache
 from ponyconsole.backends.protocol import BackendError
 from ponyconsole.domain.models import Disc, EnqueueRequest, Job, JobState, Title
 from ponyconsole.domain.naming import NameRefused, check_library, shown
-from ponyconsole.pipeline.jobchain import MAIN_FEATURE, Chain, Target, ensure_chain, rip_of
-from ponyconsole.pipeline.share import CLAIM, WATCH, ClaimLost, Share, claim
+from ponyconsole.pipeline.jobchain import (
+    MAIN_FEATURE,
+    Chain,
+    Target,
+    ensure_chain,
+    rip_name_problem,
+    rip_of,
+)
+from ponyconsole.pipeline.share import CLAIM, FAIL, WATCH, ClaimLost, Share, claim, move_to_fail
 
 
 class NoScans:
@@ -69,14 +76,20 @@ class ShareInbox:
 
     def enqueue(self, api: Any, request: EnqueueRequest, target: Target) -> Job:
         """Claim the rip and create its Jobs; on a refusal the rip goes back to watch/."""
+        path = request.path
+        if os.path.isabs(path):
+            path = os.path.normpath(path)  # "movies/../kids/x.mkv" is in kids, not movies
         try:
             if request.library:
                 check_library(request.library)
-            info = self.inbox.check_enqueueable(request.path, request.library or None)
+            info = self.inbox.check_enqueueable(path, request.library or None)
             library = check_library(request.library or info.disc.library)
         except NameRefused as exc:
             raise BackendError(str(exc)) from None
         source = Path(info.disc.path)
+        problem = rip_name_problem(source.name)
+        if problem:
+            raise BackendError(f"refused: {problem}")
         try:
             claimed = claim(self.share, source, library)
         except (OSError, ClaimLost) as exc:
@@ -90,6 +103,22 @@ class ShareInbox:
             reason = to_backend_error(exc)
             raise BackendError(f"{self._put_back(claimed, source)}: {reason}") from None
         return job_of(chain, rip.library, target, str(claimed), rip.preset, request.title)
+
+    def set_aside(self, pod_source: str, reason: str) -> str:
+        """A cancelled item's rip: from claim/ to fail/<library>/ with ``reason``, never deleted.
+
+        Not back to watch/: the watcher would claim it again at once and undo the cancel.
+        Returns what happened in one line ("" when the rip is not in claim/ any more, e.g.
+        a failed transcode already moved it to fail/). Raises OSError when it cannot move.
+        """
+        local = self.share.local_path(pod_source)
+        if local is None or local.parent.parent != self.share.root / CLAIM:
+            return ""
+        if not os.path.lexists(local):
+            return ""
+        library = local.parent.name
+        moved = move_to_fail(local, self.share.folder(FAIL, library), reason)
+        return f"rip moved to {FAIL}/{shown(library)}/{shown(moved.name)}"
 
     def _put_back(self, claimed: Path, source: Path) -> str:
         try:

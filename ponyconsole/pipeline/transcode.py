@@ -6,7 +6,9 @@ the reason on failure, where the output went on success. The encode is written t
 a hidden partial name next to the output, verified (exists, non-empty, duration
 within tolerance of the source title's), then moved into place without ever
 replacing a file (publish.py); on any failure the partial is removed and the
-source is never touched.
+source is never touched, unless ``--fail-dir`` is given (the pipeline's Jobs): then a
+failed encode moves the rip there with a reason file (the one line it prints), and a retry
+finds it there and takes it back first.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from ponyconsole.pipeline.handbrake_run import (
     exit_reason,
     verify_output,
 )
+from ponyconsole.pipeline.share import move_to_fail, reclaim
 
 # The seeds' settings: HandBrake's high-quality x264 1080p preset, encoded in two
 # passes at an average bitrate (HandBrake ignores --two-pass in constant-quality mode).
@@ -101,6 +104,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--log", metavar="FILE", help="also write HandBrake's raw output here")
     parser.add_argument(
+        "--fail-dir",
+        type=Path,
+        metavar="DIR",
+        help="the pipeline's fail/<library>/ folder: a failed encode moves the rip there with "
+        "a reason file, and a retry whose rip is there takes it back first "
+        "(without it, the rip stays in place)",
+    )
+    parser.add_argument(
         "--interval", type=float, default=1.0, metavar="S", help="seconds between progress lines"
     )
 
@@ -119,11 +130,27 @@ def run(args: argparse.Namespace) -> int:
     if not source or not output:
         print("transcode: a SOURCE and an OUTPUT are required", file=sys.stderr)
         return 2
+    # a retry: the failed try moved the rip to fail/ (its video id names the output folder)
+    retried = args.fail_dir is not None and not os.path.lexists(source)
+    if retried and reclaim(Path(source), args.fail_dir, Path(output).parent.name):
+        print(f"took {source} back from {args.fail_dir} for this retry", file=sys.stderr)
     try:
         placed = transcode(args, source, Path(output))
-    except (Failed, Stopped) as exc:
+    except Stopped as exc:
         print(one_line(str(exc)), file=sys.stderr)
-        return 143 if isinstance(exc, Stopped) else 1
+        return 143
+    except Failed as exc:
+        reason = one_line(str(exc))
+        if args.fail_dir is not None and os.path.lexists(source):
+            try:
+                moved = move_to_fail(Path(source), args.fail_dir, reason)
+            except OSError as move_exc:
+                where = args.fail_dir
+                reason += f" (the rip stays in place: cannot move it to {where}: {move_exc})"
+            else:
+                reason += f" (rip moved to {moved})"
+        print(reason, file=sys.stderr)
+        return 1
     print(f"transcoded to {placed}", file=sys.stderr)
     return 0
 

@@ -19,9 +19,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from ponyconsole.domain.naming import unique_name
+from ponyconsole.pipeline.share import REASON_SUFFIX, WORK, move_to_fail, reclaim
 
-REASON_SUFFIX = ".reason"  # fail/<library>/<rip>.reason, as the watcher writes it
+__all__ = ["REASON_SUFFIX", "UploadFailed", "move_to_fail", "run", "upload"]
 
 
 class UploadFailed(Exception):
@@ -92,6 +92,9 @@ def upload(args: argparse.Namespace) -> str:
     if work.stat().st_size == 0:
         raise UploadFailed(f"work file is empty: {work}")
     if not args.rip.exists():
+        # a retried upload: an earlier try moved the rip to fail/; take it back first
+        reclaim(args.rip, args.fail_dir, work.parent.name)
+    if not args.rip.exists():
         raise UploadFailed(f"rip not found: {args.rip}")
     url, token = plex_settings(args)
     try:
@@ -109,10 +112,19 @@ def upload(args: argparse.Namespace) -> str:
         _remove(args.rip)
         with contextlib.suppress(FileNotFoundError):
             work.unlink()
+        _remove_empty_video_folder(work.parent)
     except OSError as exc:
         raise UploadFailed(f"Plex shows {placed.path.name} but cleaning up failed: {exc}") from None
     how = "copied to" if placed.copied else "already in the library as"
     return f"{how} {placed.path}; Plex shows it in {section_name!r}; rip removed"
+
+
+def _remove_empty_video_folder(folder: Path) -> None:
+    """work/<library>/<video id>/ once its output is gone: only that folder, only if empty."""
+    if folder.parent.parent.name != WORK:
+        return  # not the share's layout: leave the caller's folder alone
+    with contextlib.suppress(OSError):  # not empty (another file in it), or gone: leave it
+        folder.rmdir()
 
 
 def _remove(rip: Path) -> None:
@@ -120,20 +132,6 @@ def _remove(rip: Path) -> None:
         shutil.rmtree(rip)
     else:
         rip.unlink()
-
-
-def move_to_fail(rip: Path, fail_dir: Path, reason: str) -> Path:
-    """The rip in the fail folder (numbered if its name is taken) with its reason beside it."""
-    fail_dir.mkdir(parents=True, exist_ok=True)
-    taken = set(os.listdir(fail_dir))
-    target = fail_dir / unique_name(rip.name, lambda n: n in taken or n + REASON_SUFFIX in taken)
-    # the reason first: a rip in fail/ always has one
-    Path(f"{target}{REASON_SUFFIX}").write_text(reason + "\n", encoding="utf-8")
-    try:
-        os.rename(rip, target)
-    except OSError:
-        shutil.move(os.fspath(rip), os.fspath(target))  # another filesystem: copy, then remove
-    return target
 
 
 def run(args: argparse.Namespace) -> int:

@@ -25,8 +25,24 @@ from typing import Any
 
 from ponyconsole.backends.local.inbox import Inbox, disc_kind, ignored
 from ponyconsole.domain.naming import library_problem, shown
-from ponyconsole.pipeline.jobchain import DEFAULT_PRESET, NameTaken, Target, ensure_chain, rip_of
-from ponyconsole.pipeline.share import CLAIM, FAIL, WATCH, WORK, ClaimLost, Share, claim
+from ponyconsole.pipeline.jobchain import (
+    DEFAULT_PRESET,
+    NameTaken,
+    Target,
+    ensure_chain,
+    rip_name_problem,
+    rip_of,
+)
+from ponyconsole.pipeline.share import (
+    CLAIM,
+    FAIL,
+    WATCH,
+    WORK,
+    ClaimLost,
+    Share,
+    claim,
+    move_to_fail,
+)
 from ponyconsole.pipeline.share_inbox import NoScans
 
 BACKOFF_START = 1.0
@@ -105,8 +121,10 @@ class Watcher:
             if problem:
                 self.once(f"lib:{library}", f"refused {where}: {problem}; left in place")
                 continue
-            refusal = self.inbox.outside(path) or (
-                None if disc_kind(path) else "not a video file or disc folder"
+            refusal = (
+                self.inbox.outside(path)
+                or (None if disc_kind(path) else "not a video file or disc folder")
+                or rip_name_problem(path.name)
             )
             if refusal:
                 self.once(f"bad:{path}", f"refused {where}: {refusal}; left in place")
@@ -157,16 +175,8 @@ class Watcher:
 
     def fail(self, path: Path, library: str, reason: str) -> None:
         """A rip the API will never take: moved to fail/ with its reason, nothing deleted."""
-        folder = self.share.folder(FAIL, library)
-        folder.mkdir(parents=True, exist_ok=True)
         try:
-            target = folder / path.name
-            n = 2
-            while target.exists():
-                target = folder / f"{path.name} ({n})"
-                n += 1
-            path.rename(target)
-            (folder / f"{target.name}.reason").write_text(reason + "\n")
+            move_to_fail(path, self.share.folder(FAIL, library), reason)
         except OSError as exc:
             self.say(f"could not move claim/{library}/{shown(path.name)} to fail/: {exc}")
             return

@@ -20,6 +20,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client import ApiClient, ApiException
 
+from ponyconsole.backends.kube.convert import last_line
 from ponyconsole.backends.kube.errors import api_message, to_backend_error
 from ponyconsole.backends.protocol import BackendError, DrainResult
 from ponyconsole.domain.kube_names import LAST_REASON_ANNOTATION, RETRIES_ANNOTATION
@@ -98,7 +99,7 @@ def _pod_failure(pod: JSON) -> str | None:
         )
         if not term or term.get("exitCode", 0) == 0:
             continue
-        words = (term.get("message") or "").strip() or term.get("reason") or "failed"
+        words = last_line(term.get("message")) or term.get("reason") or "failed"
         return f"{cs.get('name', 'container')}: {words} (exit code {term['exitCode']})"
     if status.get("phase") == "Failed" and (status.get("message") or status.get("reason")):
         return str(status.get("message") or status.get("reason"))

@@ -9,8 +9,11 @@ kept (the tile shows them as stale). A Node whose agent never answered shows
 "no agent". Each agent's ``SourceStatus`` (``agent:<node>``) is kept apart from
 the API sources: a dead agent never makes the console "disconnected".
 
-Energy per item: the node's cumulative ``energy_joules`` when a transcode is
-first seen running there, and again when it ends (``EnergyMeter``).
+Energy per item: once its transcode has ended, asked from the agent's history
+between the Job's start and end times (``EnergyAsker``: the same figure after a
+console restart); while that has no answer, or cannot have one, the node's
+cumulative ``energy_joules`` from when the transcode was first seen running
+there to when it ended (``EnergyMeter``, in this console's memory only).
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
+from ponyconsole.backends.agent_energy import EnergyAsker, Span
 from ponyconsole.backends.agents import DEFAULT_PORT, AgentPoller, agent_source
 from ponyconsole.backends.protocol import SourceStatus
-from ponyconsole.domain.models import Job, JobState, Node, NodeMetrics
+from ponyconsole.domain.models import Job, JobState, Node, NodeMetrics, StageKind
 
 NO_AGENT = "no agent"
 
@@ -50,6 +54,11 @@ class AgentLink:
         self.sources: dict[str, SourceStatus] = {}
         self.poller = AgentPoller(self._on_metrics, self._on_status, port=port, interval=interval)
         self.meter = EnergyMeter()
+        # the backend sets this: an item whose Wh arrived is converted and published again
+        self.item_changed: Callable[[str], None] = lambda _item: None
+        self.history = EnergyAsker(
+            self.poller.session, self.poller.address_of, port, lambda i: self.item_changed(i)
+        )
 
     # -- what the Nodes show ---------------------------------------------------------
 
@@ -66,6 +75,11 @@ class AgentLink:
             has_agent=state.answered or state.problem is None,
             agent_problem=state.problem,
         )
+
+    def answering(self, node: str) -> bool:
+        """``node``'s agent answered and has not stopped since."""
+        state = self._states.get(node)
+        return state is not None and state.answered and state.problem is None
 
     def metrics(self, node: str) -> NodeMetrics | None:
         state = self._states.get(node)
@@ -86,6 +100,7 @@ class AgentLink:
             self.poller.track(name, node.internal_ip)
 
     async def close(self) -> None:
+        await self.history.close()
         await self.poller.close()
 
     # -- the poller's callbacks, on the loop -------------------------------------------------
@@ -102,6 +117,7 @@ class AgentLink:
         state = self._states.setdefault(node, _AgentState())
         if status.error is None:
             state.problem = None
+            self.history.retry_node(node)
         elif state.answered:
             state.problem = status.error.split(" (", 1)[0]  # "agent unreachable since 21:30:05"
         else:
@@ -176,5 +192,22 @@ def item_energy(link: AgentLink, meter: EnergyMeter, job: Job) -> Job:
         meter.ended(job.id)
     if transcoding:
         return job  # the figure is shown once the transcode ends (a row does not tick in Wh)
-    wh = meter.finished.get(job.id)
+    span = transcode_span(job)
+    wh = None
+    if span is not None and link.enabled:
+        wh = link.history.wh(span)
+        if wh is None and not link.history.settled(span) and link.answering(span.node):
+            return job  # asked, the answer is a moment away: one figure, not two in a row
+    if wh is None:
+        wh = meter.finished.get(job.id)
     return job if wh is None else dataclasses.replace(job, energy_wh=wh)
+
+
+def transcode_span(job: Job) -> Span | None:
+    """Where and when the item's transcode ran, once it ended (Kubernetes' own times)."""
+    stage = next((s for s in job.stages if s.kind is StageKind.TRANSCODE), None)
+    if stage is None or not stage.state.finished or not stage.node:
+        return None
+    if stage.started_at is None or stage.finished_at is None:
+        return None
+    return Span(job.id, stage.node, stage.started_at, stage.finished_at)

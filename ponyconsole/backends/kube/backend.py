@@ -114,6 +114,7 @@ class KubeBackend:
         self.agents = AgentLink(self._agent_said, self._agent_status, agent_port, enabled=agents)
         self.store.decorate_node = self.agents.decorate
         self.store.decorate_item = lambda job: item_energy(self.agents, self.agents.meter, job)
+        self.agents.item_changed = self._publish_item  # its Wh came from its agent's history
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -314,7 +315,16 @@ class KubeBackend:
         if job.state is not JobState.FAILED or job.kube_name is None:
             # a cancelled item's Jobs are deleted: there is nothing left to retry
             raise BackendError(f"{job.name} is {job.state.value}; only failed items retry")
-        await self._call(actions.retry_job, self._api, self.namespace, job.kube_name)
+        # Every failed stage, in order: a failed transcode fails its upload too (wait-job),
+        # and both must run again. A stage still ending (wait-job noticing) is waited for.
+        failed = [s.kube_name for s in job.stages if s.state is JobState.FAILED and s.kube_name]
+        ending = [s for s in job.stages if not s.state.finished]
+        if ending and job.stages:
+            raise BackendError(
+                f"{job.name}: its {ending[0].kind.value} stage is still ending; retry in a moment"
+            )
+        for name in failed or [job.kube_name]:
+            await self._call(actions.retry_job, self._api, self.namespace, name)
         return dataclasses.replace(
             job, state=JobState.QUEUED, retries=job.retries + 1, progress=None, stalled=False
         )
@@ -336,7 +346,24 @@ class KubeBackend:
         for stage in job.stages:
             if stage.kube_name and not stage.state.finished:
                 await self._call(actions.cancel_job, self._api, self.namespace, stage.kube_name)
-        return dataclasses.replace(job, state=JobState.CANCELLED, reason="cancelled")
+        return dataclasses.replace(job, state=JobState.CANCELLED, reason=await self._set_aside(job))
+
+    async def _set_aside(self, job: Job) -> str:
+        """A cancelled item's rip leaves claim/ for fail/ (with the reason "cancelled")."""
+        if not job.source or not job.stages:
+            return "cancelled"
+        if self._share is None:
+            return (
+                "cancelled; its rip stays in claim/ (open the console with --inbox <share>"
+                " to have it moved to fail/)"
+            )
+        try:
+            where = await asyncio.to_thread(
+                self._share.set_aside, job.source, "cancelled in the console"
+            )
+        except OSError as exc:
+            return f"cancelled; its rip stays in claim/: cannot move it to fail/: {exc}"
+        return f"cancelled; {where}" if where else "cancelled"
 
     async def set_cordoned(self, node: str, cordoned: bool) -> Node:
         from ponyconsole.backends.kube import actions

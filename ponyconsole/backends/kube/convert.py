@@ -213,11 +213,22 @@ def _pod_failure(pod: Obj) -> str | None:
     for cs in status.get("containerStatuses") or []:
         term = (cs.get("state") or {}).get("terminated") or {}
         if term and term.get("exitCode", 0) != 0:
-            text = term.get("message") or term.get("reason") or "Error"
+            text = last_line(term.get("message")) or term.get("reason") or "Error"
             return f"{cs.get('name', 'container')}: {text} (exit code {term.get('exitCode')})"
     if status.get("phase") == "Failed":
         return str(status.get("message") or status.get("reason") or "pod failed")
     return None
+
+
+def last_line(message: object) -> str:
+    """A termination message's last non-empty line.
+
+    With ``FallbackToLogsOnError`` the kubelet takes up to 80 lines of the container's
+    log; our commands print their one-line reason last (earlier lines are progress or
+    notes, such as a retry taking its rip back from fail/).
+    """
+    lines = [line.strip() for line in str(message or "").splitlines() if line.strip()]
+    return lines[-1] if lines else ""
 
 
 def _latest(pods: Iterable[Obj]) -> list[Obj]:
