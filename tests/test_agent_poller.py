@@ -71,3 +71,15 @@ async def test_a_node_without_an_address_is_said_so() -> None:
     poller.track("applejack", None)
     assert status["applejack"].error == "no InternalIP"
     await poller.close()
+
+
+def test_a_failing_agent_is_asked_less_and_less_often() -> None:
+    from ponyconsole.backends.agents import NEVER_CAP, RETRY_CAP, retry_delay
+
+    for answered, cap in ((True, RETRY_CAP), (False, NEVER_CAP)):
+        delays = [retry_delay(1.0, n, answered) for n in range(1, 12)]
+        assert all(1.0 <= d <= cap for d in delays)
+        assert delays[-1] >= 0.75 * cap  # reaches its cap
+        assert retry_delay(1.0, 3, answered) >= 3.0  # doubles: 4 s less jitter
+    # 300 nodes without an agent: at most ~13 requests a second once backed off
+    assert 300 / (0.75 * NEVER_CAP) < 14

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from bench.cluster_load import transcode_job
 from bench.handbrake_replay import Capture, LogFeeder
 from cluster.crilog import write_cri_log
@@ -50,3 +52,27 @@ def test_log_feeder_appends_cri_records_at_the_captured_pace(tmp_path: Path) -> 
             "Encoding: 2.00 %",
             "Encoding: 1.00 %",
         ]
+
+
+def test_the_three_open_aims_print_as_ratios_against_k9s(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))  # as when run
+    from bench.bench_cluster_cost import three_aims
+
+    results = {
+        "console": {"large first paint s": 2.0, "large RSS MiB": 120.0, "large cordon p95 s": 0.2},
+        "k9s nodes": {
+            "large first paint s": 4.0,
+            "large RSS MiB": 300.0,
+            "large cordon p95 s": 0.8,
+        },
+    }
+    three_aims(results)
+    out = capsys.readouterr().out
+    assert "0.50x k9s" in out and "0.40x k9s" in out and "0.25x k9s" in out
+    paint = next(line for line in out.splitlines() if "first full paint" in line)
+    assert paint.endswith("MISSED")  # 2 s against the 1 s aim
+    assert next(line for line in out.splitlines() if "RSS" in line).endswith("met")

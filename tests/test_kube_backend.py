@@ -20,6 +20,7 @@ from ponyconsole.backends.protocol import (
     JobChanged,
     NodeChanged,
     NotAllowed,
+    Resync,
 )
 from ponyconsole.domain.models import JobState, Progress, ProgressState, StageKind
 from tests.fixtures.media import HandBrakeRun
@@ -30,6 +31,7 @@ from tests.kube_read_support import (
     create_job,
     pony_job,
     wait_for,
+    wait_sync,
 )
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(180)]
@@ -51,9 +53,20 @@ async def test_six_ponies_arrive_in_the_first_resync(
     assert time.monotonic() - t0 < 0.5, "start() must not wait for the lists"
     recorder = Recorder(backend)
     try:
-        await wait_for(lambda: len(recorder.resyncs()) >= 2, 10, "the full Resync")
-        first, full = recorder.resyncs()[:2]
+
+        def synced(resync: Resync) -> bool:
+            return all(s.synced_at for s in resync.snapshot.sources)
+
+        await wait_for(lambda: any(map(synced, recorder.resyncs())), 10, "the full Resync")
+        first, *early = recorder.resyncs()
+        full = next(r for r in early if synced(r))
         assert first.snapshot.mode == "cluster"
+        for resync in early[: early.index(full)]:
+            # the node list landed first: the ponies shown at once, the items to follow
+            ready = {s.name for s in resync.snapshot.sources if s.synced_at}
+            assert "nodes" in ready and len(ready) < 3
+            assert sorted(n.name for n in resync.snapshot.nodes) == sorted(p[0] for p in PONIES)
+            assert resync.snapshot.jobs == ()
         snapshot = full.snapshot
         assert snapshot.namespace == kube_namespace and snapshot.context
         assert [s.name for s in snapshot.sources] == ["nodes", "jobs", "pods"]
@@ -104,6 +117,36 @@ async def test_a_cordon_made_through_the_api_shows_within_a_second(
         await wait_for(lambda: not backend.store.nodes["rarity"].cordoned, 5, "uncordoned")
         await recorder.close()
         await backend.stop()
+
+
+def test_lists_read_before_the_loop_exists_arrive_once_it_starts(
+    kube_cluster: PonyCluster, kube_namespace: str
+) -> None:
+    """The console prefetches before its UI imports: the lists are held, then delivered."""
+    body = pony_job("Early.mkv", "vid-early", run_duration="60s")
+    create_job(kube_cluster, kube_namespace, body)
+    backend = backend_for(kube_cluster, kube_namespace)
+    backend.prefetch()  # no event loop yet
+    wait_sync(lambda: all(i.lists for i in backend.informers.values()), 20, "three lists read")
+
+    async def run() -> None:
+        recorder = Recorder(backend)
+        try:
+            await backend.start()
+            assert len(backend.informers) == 3  # start() reuses the prefetching informers
+            await asyncio.wait_for(backend.first_sync.wait(), 10)
+            await wait_for(lambda: len(recorder.resyncs()) >= 2, 5, "the full Resync")
+            snapshot = recorder.resyncs()[-1].snapshot
+            assert sorted(n.name for n in snapshot.nodes) == sorted(p[0] for p in PONIES)
+            assert [j.id for j in snapshot.jobs] == ["vid-early"]
+            assert all(s.synced_at for s in snapshot.sources)
+            watches = lambda: sum(i.watches for i in backend.informers.values())  # noqa: E731
+            await wait_for(lambda: watches() >= 3, 5, "the watches opened after the lists")
+        finally:
+            await recorder.close()
+            await backend.stop()
+
+    asyncio.run(run())
 
 
 async def test_a_job_moves_the_item_from_waiting_to_running_to_succeeded(

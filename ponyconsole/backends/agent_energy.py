@@ -19,8 +19,10 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import aiohttp
+if TYPE_CHECKING:  # imported when the first question is asked: off the console's start
+    import aiohttp
 
 ENERGY_PATH = "/v1/energy"
 HISTORY_SECONDS = 48 * 3600.0  # the agent's default --energy-history
@@ -55,7 +57,7 @@ class EnergyAsker:
         self._address = address
         self.port = port
         self._answered = answered
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeout = timeout
         # a run's times are part of the key: a retried transcode is another question
         self.known: dict[Span, float | None] = {}  # Wh; None: the agent cannot say
         self._asking: set[Span] = set()
@@ -118,12 +120,16 @@ class EnergyAsker:
                 await task
 
     async def _ask(self, span: Span, address: str) -> None:
+        import aiohttp
+
         url = f"http://{address}:{self.port}{ENERGY_PATH}"
         params = {"from": repr(span.start), "to": repr(span.end)}
         try:
             async with (
                 self._slots,
-                self._session().get(url, params=params, timeout=self._timeout) as r,
+                self._session().get(
+                    url, params=params, timeout=aiohttp.ClientTimeout(total=self._timeout)
+                ) as r,
             ):
                 body = await r.json(content_type=None)
                 status = r.status

@@ -186,31 +186,48 @@ class PonyConsole(App[None]):
         try:
             async for event in events:
                 batch = [event, *(drain() if drain is not None else ())]
+                self._batch_jobs = self._batch_sources = False
                 for item in batch:
                     await self.apply(item)
-                self._jobs_changed()
+                # Once per batch, and only what the batch touched: a cordon (one node) must
+                # not walk 3,000 jobs, 300 agents saying "no agent" not redo 300 sources x 300.
+                if self._batch_sources:
+                    self._show_sources()
+                if self._batch_jobs:
+                    self._jobs_changed()
+                elif self._batch_sources:
+                    self._refresh_keys()  # disconnected or back: keys dim or light up
                 await asyncio.sleep(self.REPAINT_INTERVAL)
         except Exception as error:  # a backend bug: say so, keep the console up
             self.status.connection = f"event stream stopped: {error!r}"
             self.notify(repr(error), title="Backend", severity="error", timeout=30, markup=False)
 
+    _batch_jobs = True  # what the batch being applied touched (see connect)
+    _batch_sources = True
+
     async def apply(self, event: BackendEvent) -> None:
         match event:
             case Resync(snapshot=snapshot):
                 await self._resync(snapshot)
+                self._batch_jobs = True
             case JobChanged(job=job):
                 self.job_list.upsert(job)
+                self._batch_jobs = True
             case JobRemoved(job_id=job_id):
                 self.job_list.remove(job_id)
+                self._batch_jobs = True
             case NodeChanged(node=node):
+                if node.name not in self.ponies.nodes:
+                    self._batch_jobs = True  # jobs already known may run on the new pony
                 await self.ponies.upsert(node)
                 self.status.ponies = self.ponies.count
             case NodeRemoved(name=name):
                 await self.ponies.remove_node(name)
                 self.status.ponies = self.ponies.count
+                self._batch_jobs = True
             case SourceChanged(status=source):
                 self.sources[source.name] = source
-                self._show_sources()
+                self._batch_sources = True
             case PermissionsChanged(permissions=permissions):
                 self.permissions = permissions
                 self._refresh_keys()

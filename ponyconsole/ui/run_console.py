@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ponyconsole.backends.local.settings import LocalSettings
+    from ponyconsole.backends.protocol import Backend
 
 
 def add_local_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,11 +56,20 @@ def local_settings(args: argparse.Namespace) -> LocalSettings:
         raise SystemExit(f"ponyconsole: config file: {error}") from None
 
 
-def run(args: argparse.Namespace) -> int:
+def _local_backend(args: argparse.Namespace) -> Backend:
     from ponyconsole.backends.local.backend import LocalBackend
-    from ponyconsole.ui.app import PonyConsole
+
+    return LocalBackend(local_settings(args))
+
+
+def run(args: argparse.Namespace) -> int:
     from ponyconsole.ui.choose_backend import open_backend
 
-    backend = open_backend(args, lambda: LocalBackend(local_settings(args)))
+    backend = open_backend(args, lambda: _local_backend(args))
+    prefetch = getattr(backend, "prefetch", None)
+    if prefetch is not None:
+        prefetch()  # the cluster's first lists overlap the UI's imports (~0.5 s)
+    from ponyconsole.ui.app import PonyConsole
+
     PonyConsole(backend).run()
     return 0

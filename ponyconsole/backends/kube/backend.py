@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
@@ -21,7 +22,7 @@ from typing import Any, TypeVar
 from ponyconsole.backends.agents import DEFAULT_PORT as AGENT_PORT
 from ponyconsole.backends.event_hub import EventHub
 from ponyconsole.backends.inbox_watch import InboxWatch
-from ponyconsole.backends.kube import convert
+from ponyconsole.backends.kube import convert, wire
 from ponyconsole.backends.kube.agent_link import AgentLink, item_energy
 from ponyconsole.backends.kube.config import ClusterConfig, load_cluster_config
 from ponyconsole.backends.kube.informer import (
@@ -34,6 +35,7 @@ from ponyconsole.backends.kube.informer import (
     Resumed,
 )
 from ponyconsole.backends.kube.logs import LogStream, ProgressFollower
+from ponyconsole.backends.kube.raw_api import NODES_PATH, RawList, jobs_path, pods_path
 from ponyconsole.backends.kube.store import JOBS, NODES, PODS, Store
 from ponyconsole.backends.protocol import (
     Action,
@@ -134,23 +136,37 @@ class KubeBackend:
         self._clients.append(api)
         return api
 
-    async def start(self) -> None:
-        """Start the watches and return at once; the first full Resync comes when lists land."""
-        from kubernetes import client
+    def prefetch(self) -> None:
+        """Start the lists now, before there is an event loop (and before the UI's imports).
 
-        self._loop = loop = asyncio.get_running_loop()
+        What they read is held until ``start`` attaches the loop: the API server's
+        work on the first lists overlaps the console's own start-up.
+        """
+        if self.informers:
+            return
         watch_api = self._client()
-        self._api = self._client()
-        core, batch = client.CoreV1Api(watch_api), client.BatchV1Api(watch_api)
+        ns = self.namespace
         kinds = [
-            Kind(NODES, core.list_node),
-            Kind(JOBS, batch.list_namespaced_job, (self.namespace,), PART_OF_SELECTOR),
-            Kind(PODS, core.list_namespaced_pod, (self.namespace,), PART_OF_SELECTOR),
+            Kind(NODES, RawList(watch_api, NODES_PATH), decoders=wire.NODE),
+            Kind(JOBS, RawList(watch_api, jobs_path(ns)), (), PART_OF_SELECTOR, decoders=wire.JOB),
+            Kind(PODS, RawList(watch_api, pods_path(ns)), (), PART_OF_SELECTOR, decoders=wire.POD),
         ]
         for kind in kinds:
-            informer = Informer(kind, loop, self._deliver, self._page_size)
+            informer = Informer(kind, None, self._deliver, self._page_size)
             self.informers[kind.name] = informer
             informer.start()
+
+    async def start(self) -> None:
+        """Start the watches and return at once; the first full Resync comes when lists land.
+
+        The lists and watches go through the ``ApiClient`` untyped (``raw_api``): the
+        typed API classes cost ~1 s of imports, on the loop, before the first frame.
+        """
+        self._loop = loop = asyncio.get_running_loop()
+        self.prefetch()
+        self._api = self._client()
+        for informer in self.informers.values():
+            informer.attach(loop)
         self._tasks.append(asyncio.create_task(self._tick_forever(), name="kube-tick"))
         if self._share is not None:  # --inbox: the share's watch/ folder, for `e`
             share = self._share
@@ -498,6 +514,11 @@ class KubeBackend:
                 # lists that land together (a reconnect) make one Resync, not three
                 self._resync_pending = True
                 asyncio.get_running_loop().call_soon(self._resync)
+            elif source == NODES and not self.first_sync.is_set():
+                # At start the node list (one page) lands well before 3,000 Jobs and
+                # Pods: show the ponies now; the full Resync follows with the items.
+                self.store.rebuild(nodes=True, items=False)
+                self._hub.resync()
         elif isinstance(change, Lost):
             status = SourceStatus(source, synced_at=change.last_heard, error=change.error)
             self._sources[source] = status
@@ -513,6 +534,10 @@ class KubeBackend:
         self.store.rebuild()
         self.agents.sync(self.store.nodes)
         self._hub.resync()
+        if not self.first_sync.is_set():
+            # 3,000 items and their objects live as long as the console: out of the
+            # collector's full passes, which otherwise walk them all (a pause on screen).
+            gc.freeze()
         self.first_sync.set()
 
     # -- progress from logs ------------------------------------------------------------

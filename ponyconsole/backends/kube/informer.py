@@ -26,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ponyconsole.backends.kube import wire
+
 PAGE_SIZE = 500
 BACKOFF_FIRST = 0.5
 BACKOFF_CAP = 10.0
@@ -76,6 +78,7 @@ class Kind:
     args: tuple[Any, ...] = ()
     label_selector: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    decoders: wire.Decoders = wire.WHOLE  # which fields to keep (wire.NODE, ...): all by default
 
 
 def object_key(obj: dict[str, Any]) -> str:
@@ -127,13 +130,16 @@ class Informer:
     def __init__(
         self,
         kind: Kind,
-        loop: asyncio.AbstractEventLoop,
+        loop: asyncio.AbstractEventLoop | None,
         deliver: Callable[[str, Change], None],
         page_size: int = PAGE_SIZE,
     ) -> None:
+        """``loop`` may be None: the thread may start (and list) before the loop exists;
+        what it reads meanwhile is held and handed over by ``attach``."""
         self.kind = kind
         self._loop = loop
         self._deliver = deliver
+        self._held: list[Change] = []  # read before the loop was attached
         self._page_size = page_size
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"informer-{kind.name}", daemon=True)
@@ -152,6 +158,14 @@ class Informer:
 
     def start(self) -> None:
         self._thread.start()
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Deliver on ``loop`` from now on, beginning with what was read before."""
+        with self._lock:  # in order: nothing new is sent before what was held
+            self._loop = loop
+            held, self._held = self._held, []
+            for change in held:
+                loop.call_soon_threadsafe(self._deliver, self.kind.name, change)
 
     def stop(self) -> None:
         self._stop.set()
@@ -177,8 +191,13 @@ class Informer:
     def _send(self, change: Change) -> None:
         if self._stop.is_set():
             return
+        with self._lock:
+            loop = self._loop
+            if loop is None:
+                self._held.append(change)
+                return
         with contextlib.suppress(RuntimeError):  # the loop closed under us
-            self._loop.call_soon_threadsafe(self._deliver, self.kind.name, change)
+            loop.call_soon_threadsafe(self._deliver, self.kind.name, change)
 
     def _run(self) -> None:
         failures = 0
@@ -231,7 +250,7 @@ class Informer:
                 kwargs["_continue"] = cont
             response = self._call(_request_timeout=(CONNECT_TIMEOUT, 60), **kwargs)
             try:
-                page = json.loads(response.data)
+                page = self.kind.decoders.page(response.data)
             finally:
                 with contextlib.suppress(Exception):
                     response.release_conn()
@@ -290,9 +309,9 @@ class Informer:
             *lines, buffer = buffer.split(b"\n")
             for line in lines:
                 if line.strip():
-                    self._event(json.loads(line))
+                    self._event(self.kind.decoders.event(line))
         if buffer.strip():
-            self._event(json.loads(buffer))
+            self._event(self.kind.decoders.event(buffer))
 
     def _event(self, event: dict[str, Any]) -> None:
         etype = event.get("type")

@@ -241,11 +241,20 @@ class PonyGrid(Vertical):
     def _after_change(self) -> None:
         self.set_class(len(self.nodes) == 1, "-single")
         if self.lines_mode:
-            self._count()
+            self._count_soon()
         elif self.cluster and self.query_text:
             self._filter_tiles()
 
+    _count_pending = False
+
+    def _count_soon(self) -> None:
+        """Count once after a burst (300 nodes changing must not count 300 x 300)."""
+        if not self._count_pending:
+            self._count_pending = True
+            self.call_later(self._count)
+
     def _count(self) -> None:
+        self._count_pending = False
         counter: Counter[tuple[str, str]] = Counter()
         for node in self.nodes.values():
             _, state, role = state_of(node, self.busy(node.name), True)
