@@ -34,6 +34,7 @@ import re
 import shutil
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -382,6 +383,8 @@ def small(
                 time.sleep(args.settle)
                 load_avg = os.getloadavg()
                 window = measure(panes, clients, args.seconds)
+                if args.py_spy:
+                    profile_console(clients, args.py_spy, tmp)
             finally:
                 feeder.stop()
             for key, (cpu, rss) in window.items():
@@ -436,6 +439,111 @@ def large(
                 print(f"FAILED: {e}", flush=True)
             finally:
                 panes.close()
+
+
+def profile_console(clients: list[Client], seconds: float, tmp: Path) -> None:
+    """After the measured window: where the console's CPU goes, two ways at once.
+
+    The CPU time of each of its threads (psutil, exact), named by py-spy (`pip install
+    py-spy`), which also samples the stacks (collapsed, per thread, into bench-profile/);
+    samples resting in a blocking call (select, recv, a lock) are dropped, as py-spy's own
+    idle guess lets many through on this machine.
+    """
+    console = next((c for c in clients if c.key == "console" and c.proc), None)
+    spy = shutil.which("py-spy") or str(BIN / "py-spy")
+    if console is None or console.proc is None or not os.access(spy, os.X_OK):
+        print("py-spy: no console or no py-spy (pip install py-spy); no profile", flush=True)
+        return
+    out = ROOT / "bench-profile" / f"cluster-small-{time.strftime('%H%M%S')}.txt"
+    out.parent.mkdir(exist_ok=True)
+    before = {t.id: t.user_time + t.system_time for t in console.proc.threads()}
+    t0 = time.monotonic()
+    done = subprocess.run(
+        [spy, "record", "--pid", str(console.proc.pid), "--duration", f"{seconds:g}",
+         "--rate", "250", "--threads", "--nonblocking", "--format", "raw", "-o", str(out)],
+        capture_output=True, text=True, timeout=seconds + 60, check=False,
+    )  # fmt: skip
+    after = {t.id: t.user_time + t.system_time for t in console.proc.threads()}
+    window = time.monotonic() - t0
+    if done.returncode != 0:
+        print(f"py-spy failed: {done.stderr.strip()[-400:]}", flush=True)
+        return
+    used = {tid: after[tid] - before.get(tid, 0.0) for tid in after}
+    total = 100.0 * sum(used.values()) / window
+    print(f"py-spy: {out} ({window:.0f} s, console at {total:.2f} % of a core)", flush=True)
+    for line in profile_report(out, used, window):
+        print("  " + line)
+
+
+#: Leaf frames of a thread that waits (not CPU).
+WAITING = (
+    "selectors.py",
+    "Condition.wait",
+    "Event.wait",
+    "SSLSocket.read ",
+    "SSLSocket.recv",
+    "socket.py:706",
+    "Queue.get",
+    "lock.acquire",
+    "sleep (",
+)
+
+#: Where a sample's CPU goes: the first group one of whose patterns is in the stack.
+PROFILE_GROUPS = [
+    (
+        "log parser (domain)",
+        (
+            "handbrake_progress",
+            "handbrake_json",
+            "json_progress",
+            "LineDecoder",
+            "ProgressFollower._line",
+        ),
+    ),
+    ("log stream reads (urllib3/ssl)", ("LogStream", "log_reader", "line_stream")),
+    ("watches (informer)", ("Informer.",)),
+    ("backend tick/store/hub", ("KubeBackend", "kube/store.py", "event_hub.py")),
+    ("agent poller", ("agents.py", "AgentPoller", "aiohttp")),
+    ("app: apply events/set_jobs", ("PonyConsole.connect", "PonyConsole.apply")),
+    ("app: timers (_tick, refresh_running)", ("Timer._run",)),
+    ("textual compositor/render", ("_compositor", "Compositor", "render", "Strip", "rich/")),
+    ("textual driver/output", ("drivers/", "_writer_thread")),
+    ("textual messages/other", ("textual/",)),
+    ("asyncio loop", ("asyncio/",)),
+]
+
+
+def profile_report(path: Path, used: dict[int, float], window: float) -> list[str]:
+    """CPU per thread (named from the samples) and busy samples per group."""
+    from collections import Counter
+
+    groups: Counter[str] = Counter()
+    names: dict[int, str] = {}
+    busy = idle = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        frames = stack.split(";")
+        head = re.match(r"thread \((\d+)\): (.*)", frames[0])
+        if head:
+            names[int(head.group(1))] = head.group(2)
+        if any(w in frames[-1] for w in WAITING):
+            idle += int(count)
+            continue
+        busy += int(count)
+        text = ";".join(frames[1:])
+        group = next((g for g, pats in PROFILE_GROUPS if any(p in text for p in pats)), "other")
+        groups[group] += int(count)
+    by_name: Counter[str] = Counter()
+    for tid, seconds in used.items():
+        name = names.get(tid, f"thread {tid}")
+        by_name[re.sub(r"^log-.*", "log-<pod> (all log streams)", name)] += seconds
+    out = ["CPU by thread (% of a core):"]
+    out += [f"{100 * s / window:6.2f} %  {n}" for n, s in by_name.most_common() if s > 0]
+    out += [f"busy samples by group ({busy} busy, {idle} resting in a wait, dropped):"]
+    out += [f"{100 * n / max(1, busy):5.1f} %  {g}" for g, n in groups.most_common()]
+    return out
 
 
 # ---------------------------------------------------------------- report
@@ -508,6 +616,10 @@ def main() -> int:
     parser.add_argument("--width", type=int, default=160)
     parser.add_argument("--height", type=int, default=48)
     parser.add_argument("--show", action="store_true", help="print each pane's last screen")
+    parser.add_argument(
+        "--py-spy", type=float, default=0.0, metavar="SECONDS",
+        help="after the six-transcode window, sample the console with py-spy this long",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.skip_k9s and args.skip_console:
         raise SystemExit("nothing to measure: both --skip-k9s and --skip-console")
