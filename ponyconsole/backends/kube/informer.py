@@ -26,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ponyconsole.backends.kube.line_stream import stream_lines
+
 PAGE_SIZE = 500
 BACKOFF_FIRST = 0.5
 BACKOFF_CAP = 10.0
@@ -255,19 +257,9 @@ class Informer:
                 response.release_conn()
 
     def _read(self, response: Any) -> None:
-        buffer = b""
-        for chunk in response.stream(65536, decode_content=True):
-            if self._stop.is_set():
-                return
-            buffer += chunk
-            if b"\n" not in chunk:
-                continue
-            *lines, buffer = buffer.split(b"\n")
-            for line in lines:
-                if line.strip():
-                    self._event(json.loads(line))
-        if buffer.strip():
-            self._event(json.loads(buffer))
+        for line in stream_lines(response, self._stop.is_set):
+            if line.strip():
+                self._event(json.loads(line))
 
     def _event(self, event: dict[str, Any]) -> None:
         etype = event.get("type")
