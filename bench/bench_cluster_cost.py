@@ -20,7 +20,13 @@ beside the figures.
          read every ~20 ms).
 
     .venv/bin/python bench/bench_cluster_cost.py [--scenario small|large|all] [--seconds 30]
-        [--api-seconds 60] [--skip-k9s] [--skip-console]
+        [--api-seconds 60] [--skip-k9s] [--skip-console] [--baseline REV] [--idle-app]
+        [--py-spy SECONDS]
+
+--baseline REV runs the console as it was at a git revision beside this tree's (same load,
+same window: the fair before/after on a busy machine); --idle-app adds the smallest idle
+Textual app; --py-spy samples the console after the six-transcode window (CPU per thread,
+busy stacks by group; needs `pip install py-spy`).
 
 k9s comes from `make k9s` (bench/build-k9s). Everything stops by itself (tmux server killed,
 cluster stopped) on errors and Ctrl-C too.
@@ -130,6 +136,26 @@ def console_client(kubeconfig: Path, env: list[str], nodes: int, ok: int, failed
         return any("cordoned" in line for line in _lines_with(screen, node))
 
     return Client("ponyconsole (cluster mode)", "console", argv, painted, cordoned)
+
+
+def baseline_client(
+    rev: str, kubeconfig: Path, env: list[str], tmp: Path, nodes: int, done: tuple[int, int]
+) -> Client:
+    """The console as it was at git revision ``rev`` (its package only, from `git archive`),
+    side by side with this tree's in the same run: the two see the same load."""
+    root = tmp / f"baseline-{rev}"
+    root.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", rev, "ponyconsole"],
+        capture_output=True, check=True, timeout=60,
+    )  # fmt: skip
+    subprocess.run(["tar", "-x", "-C", str(root)], input=archive.stdout, check=True, timeout=60)
+    client = console_client(kubeconfig, env, nodes, *done)
+    start = "import sys; from ponyconsole.cli import main; sys.exit(main())"
+    client.argv = [*env, f"PYTHONPATH={root}", sys.executable, "-c", start]
+    client.argv += ["--kubeconfig", str(kubeconfig), "--namespace", NAMESPACE]
+    client.label, client.key = f"console at {rev}", "baseline"
+    return client
 
 
 def k9s_clients(kubeconfig: Path, env: list[str], nodes: int, jobs: int) -> list[Client]:
@@ -338,6 +364,12 @@ def make_clients(
     clients = []
     if not args.skip_console:
         clients.append(console_client(cluster.kubeconfig, env, nodes, *done))
+    if args.baseline:
+        clients.append(baseline_client(args.baseline, cluster.kubeconfig, env, tmp, nodes, done))
+    if args.idle_app:
+        marker = "idle baseline app"
+        argv = [*env, sys.executable, str(ROOT / "bench" / "idle_textual_app.py")]
+        clients.append(Client("idle Textual app", "idle app", argv, lambda s: marker in s, None))
     if not args.skip_k9s:
         clients += k9s_clients(cluster.kubeconfig, env, nodes, jobs)
     return clients
@@ -563,15 +595,27 @@ ROWS = [
 ]
 
 
+COLUMNS = [  # key, heading
+    ("console", "console"),
+    ("baseline", "baseline"),
+    ("idle app", "idle app"),
+    ("k9s nodes", "k9s nodes"),
+    ("k9s jobs", "k9s jobs"),
+]
+
+
 def report(results: dict[str, dict[str, float]], args: argparse.Namespace) -> None:
-    keys = ["console", "k9s nodes", "k9s jobs"]
+    always = ("console", "k9s nodes", "k9s jobs")
+    columns = [(k, h) for k, h in COLUMNS if k in results or k in always]
     print()
     print(
         f"Cluster mode against k9s {K9S_VERSION}, {args.width}x{args.height} tmux panes, "
         f"{args.seconds:g} s windows (small), {args.api_seconds:g} s (large); "
         f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
-    head = f"{'':<28}{'console':>9}{'k9s nodes':>11}{'k9s jobs':>10}{'ratio n/j':>13}  aim"
+    if "baseline" in results:
+        print(f"(baseline: the console at {args.baseline}, in the same run)")
+    head = f"{'':<28}" + "".join(f"{h:>11}" for _, h in columns) + f"{'ratio n/j':>13}  aim"
     print(head)
     print("-" * (len(head) + 28))
 
@@ -580,7 +624,7 @@ def report(results: dict[str, dict[str, float]], args: argparse.Namespace) -> No
         return "-" if v is None else f"{v:.2f}" if v < 10 else f"{v:.1f}"
 
     for row in ROWS:
-        if not any(row in results.get(k, {}) for k in keys):
+        if not any(row in results.get(k, {}) for k, _ in columns):
             continue
         mine = results.get("console", {}).get(row)
         ratios = []
@@ -595,10 +639,8 @@ def report(results: dict[str, dict[str, float]], args: argparse.Namespace) -> No
         aim = AIMS.get(row, "")
         if mine is not None and row in AIM_LIMITS:
             aim += "  met" if mine <= AIM_LIMITS[row] else "  MISSED"
-        print(
-            f"{row:<28}{cell('console', row):>9}{cell('k9s nodes', row):>11}"
-            f"{cell('k9s jobs', row):>10}{'/'.join(ratios):>13}  {aim}"
-        )
+        cells = "".join(f"{cell(k, row):>11}" for k, _ in columns)
+        print(f"{row:<28}{cells}{'/'.join(ratios):>13}  {aim}")
     print("(ratio: console / k9s nodes view / console / k9s jobs view; '-': not measured)")
 
 
@@ -613,6 +655,13 @@ def main() -> int:
     parser.add_argument("--cordon-samples", type=int, default=20)
     parser.add_argument("--skip-k9s", action="store_true")
     parser.add_argument("--skip-console", action="store_true")
+    parser.add_argument(
+        "--baseline", metavar="REV", default="",
+        help="also run the console as it was at this git revision, side by side (small)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--idle-app", action="store_true", help="also run an idle Textual app (small)"
+    )
     parser.add_argument("--width", type=int, default=160)
     parser.add_argument("--height", type=int, default=48)
     parser.add_argument("--show", action="store_true", help="print each pane's last screen")

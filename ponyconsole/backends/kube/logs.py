@@ -7,8 +7,8 @@ running transcode pod: its output is either one JSON progress object a line
 (what the pipeline's ``ponyconsole transcode`` prints) or raw HandBrake output
 (text, ``\\r``-separated, or ``--json`` blocks). Each read is given whole to
 the domain's streaming parser, which finds every update in it with one regex;
-only the last one is kept. The stream reads at most twice a second (``pace``):
-what HandBrake prints meanwhile waits in the socket and comes in one read.
+only the last one is kept. At the live end of the log the stream reads about
+twice a second (``pace``): what HandBrake prints meanwhile waits in the socket.
 The follower keeps the latest progress and when it last moved; the backend's
 1 s tick reads that, so a log growing at HandBrake's rate costs the loop at
 most one update a second per job, and the watches (threads of their own)
@@ -32,6 +32,7 @@ RECONNECT_SECONDS = (1.0, 10.0)
 # A silent log longer than this is read again from its start (the client takes no "never");
 # the follower ignores the replayed, older progress.
 READ_TIMEOUT = 600.0
+LIVE_WAIT = 0.05  # a read that waited this long found no more log already sent
 
 
 def json_progress(line: str) -> Progress | None:
@@ -108,8 +109,8 @@ class LogStream:
     """One followed pod log in a daemon thread; ``on_line`` is called in that thread.
 
     ``on_chunk``: given instead of ``on_line``, it gets each read's bytes as they came.
-    ``pace``: after a read, wait this long before the next (what arrives meanwhile
-    comes in one read: fewer wake-ups for a log nobody reads line by line).
+    ``pace``: after a read that waited for data, wait this long (what arrives meanwhile
+    is read then without waiting: fewer wake-ups for a log nobody reads line by line).
     ``follow``: keep the stream open (and open it again after a break, with a
     fresh ``on_open``) until ``close()``; without it, read what is there and end.
     ``reconnect=False``: end when the server ends the stream (no line read twice).
@@ -217,15 +218,21 @@ class LogStream:
                 response.release_conn()
 
     def _read_chunks(self, response: Any, on_chunk: Callable[[bytes], None]) -> None:
-        for chunk in response.stream(CHUNK, decode_content=True):
-            if self._closed.is_set():
+        chunks = iter(response.stream(CHUNK, decode_content=True))
+        while True:
+            asked = time.monotonic()
+            chunk = next(chunks, None)
+            if chunk is None or self._closed.is_set():
                 return
             on_chunk(chunk)
-            if self._pace and self._closed.wait(self._pace):
+            # A read that waited is at the live end of the log (a replayed log's reads
+            # follow each other at once): let the next lines gather meanwhile.
+            live = time.monotonic() - asked >= LIVE_WAIT
+            if self._pace and live and self._closed.wait(self._pace):
                 return
 
 
-PACE = 0.5  # a followed transcode's log is read at most twice a second
+PACE = 0.5  # a followed transcode's log is read about twice a second at its live end
 
 
 class ProgressFollower:
