@@ -150,9 +150,10 @@ class ProgressFollower:
                 if not data:
                     return
                 self._chunk(data)
-                # A read that waited is at the live end of the log: let the lines gather.
+                # A read that waited is at the live end of the log: let the lines gather,
+                # unread (no TLS record decrypted, no wake-up of this task meanwhile).
                 if self._pace and loop.time() - asked >= LIVE_WAIT:
-                    await asyncio.sleep(self._pace)
+                    await _paused(response, self._pace)
 
     def _chunk(self, data: bytes) -> None:
         progress = self._decoder.feed(data)
@@ -166,6 +167,21 @@ class ProgressFollower:
         self.version += 1
         if previous is None or _moved(previous, progress):
             self.moved_at = time.monotonic()
+
+
+async def _paused(response: aiohttp.ClientResponse, seconds: float) -> None:
+    """Sleep with the response's transport not reading: what comes meanwhile waits."""
+    connection = response.connection
+    transport = connection.transport if connection is not None else None
+    if transport is None:
+        await asyncio.sleep(seconds)
+        return
+    transport.pause_reading()
+    try:
+        await asyncio.sleep(seconds)
+    finally:
+        if not transport.is_closing():
+            transport.resume_reading()
 
 
 def _moved(before: Progress, after: Progress) -> bool:
