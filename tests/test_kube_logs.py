@@ -110,21 +110,3 @@ def test_an_overlong_line_is_no_json_and_the_next_line_is_read() -> None:
     assert decoder.feed(b'{"state": "working"' + b"x" * 5000) is None
     line = json.dumps(Progress(ProgressState.WORKING, 1, 1, 7.0, 7.0).as_json()).encode()
     assert decoder.feed(b"}\n" + line + b"\n").overall_percent == 7.0
-
-
-def test_the_log_follower_asks_with_the_clients_token_refreshed_by_its_hook() -> None:
-    from kubernetes import client
-
-    from ponyconsole.backends.kube.log_follow import LogHttp
-
-    conf = client.Configuration(host="https://127.0.0.1:6443")
-    conf.api_key = {"authorization": "first"}
-    conf.api_key_prefix = {"authorization": "Bearer"}
-
-    def refresh(c: client.Configuration) -> None:  # what an exec plugin's hook does
-        c.api_key = {"authorization": "fresh"}
-
-    conf.refresh_api_key_hook = refresh
-    assert LogHttp(conf).headers()["Authorization"] == "Bearer fresh"
-    basic = client.Configuration(host="http://127.0.0.1:8080", username="u", password="p")
-    assert LogHttp(basic).headers()["Authorization"].startswith("Basic ")

@@ -3,10 +3,10 @@
 Three informers (Nodes; ponyconsole Jobs and their Pods in one namespace)
 feed one cache on the event loop (``Store``); the event stream begins with a
 ``Resync`` and another follows every re-list. Progress comes from the logs of
-running transcode pods (``log_follow.ProgressFollower``, a task each on the
-loop, no thread), read by a 1 s tick that also marks stalled transcodes.
-Actions are plain API calls in threads (``actions``/``access``, another
-module's job), refused up front in read-only mode or while the API server is out of reach.
+running transcode pods (``logs.ProgressFollower``, one thread each), read by
+a 1 s tick that also marks stalled transcodes. Actions are plain API calls in
+threads (``actions``/``access``, another module's job), refused up front in
+read-only mode or while the API server is out of reach.
 """
 
 from __future__ import annotations
@@ -24,8 +24,7 @@ from ponyconsole.backends.kube import convert
 from ponyconsole.backends.kube.agent_link import AgentLink, item_energy
 from ponyconsole.backends.kube.config import ClusterConfig, load_cluster_config
 from ponyconsole.backends.kube.informer import Change, Delta, Informer, Kind, Lost, Replace
-from ponyconsole.backends.kube.log_follow import LogHttp, ProgressFollower
-from ponyconsole.backends.kube.logs import LogStream
+from ponyconsole.backends.kube.logs import LogStream, ProgressFollower
 from ponyconsole.backends.kube.store import JOBS, NODES, PODS, Store
 from ponyconsole.backends.protocol import (
     Action,
@@ -54,10 +53,10 @@ DEFAULT_PERMISSIONS = Permissions(CLUSTER_ACTIONS, "")
 ENQUEUE_REFUSAL = "enqueue needs the shared folder: open the console with --inbox <share>"
 TICK_SECONDS = 1.0
 LOG_TAIL_LINES = 200
-POOL_SIZE = 64  # watches + the item detail's log + actions, without waiting
-# One stream per followed pod: a home cluster runs a handful of encodes at once; past this
-# many (a misconfigured or a synthetic cluster) the rest show no progress rather than
-# holding hundreds of connections.
+POOL_SIZE = 64  # watches + one stream per running transcode + actions, without waiting
+# One thread and one stream per followed pod: a home cluster runs a handful of encodes at
+# once; past this many (a misconfigured or a synthetic cluster) the rest show no progress
+# rather than costing hundreds of threads.
 MAX_FOLLOWED = 48
 
 
@@ -103,7 +102,6 @@ class KubeBackend:
         self._share_libraries: list[str] = []
         self.informers: dict[str, Informer] = {}
         self.followers: dict[str, ProgressFollower] = {}
-        self._log_http = LogHttp(self.cluster.configuration)
         self._tasks: list[asyncio.Task[None]] = []
         self._clients: list[Any] = []
         self._api: Any = None
@@ -159,7 +157,6 @@ class KubeBackend:
         for follower in self.followers.values():
             follower.close()
         self.followers.clear()
-        await self._log_http.close()
 
         def join() -> None:
             for informer in self.informers.values():
@@ -476,7 +473,7 @@ class KubeBackend:
             and self.store.is_transcode_pod(pod)
         )
         if wanted and name not in self.followers and len(self.followers) < MAX_FOLLOWED:
-            follower = ProgressFollower(self._log_http, self.namespace, name, _container(pod))
+            follower = ProgressFollower(self._core(), self.namespace, name, _container(pod))
             self.followers[name] = follower
             follower.start()
         elif not wanted and name in self.followers:
