@@ -50,12 +50,7 @@ class KubeTile(PonyTile):
         self._update_title()
 
     def watch_node(self, node: Node | None) -> None:
-        # PonyTile's, but the lines that changed repaint, not its four figure lines
-        if node is not None:
-            self._remember(node)
-            self.set_class(not node.ready, "-down")
-            self.set_class(node.cordoned, "-cordoned")
-        self._update_title()
+        self._take_node(node)  # the lines that changed repaint, not PonyTile's figure lines
         self._repaint_changed()
 
     def watch_compact(self) -> None:
