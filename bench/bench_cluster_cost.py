@@ -20,7 +20,13 @@ beside the figures.
          read every ~20 ms).
 
     .venv/bin/python bench/bench_cluster_cost.py [--scenario small|large|all] [--seconds 30]
-        [--api-seconds 60] [--skip-k9s] [--skip-console]
+        [--api-seconds 60] [--skip-k9s] [--skip-console] [--baseline REV] [--idle-app]
+        [--py-spy SECONDS]
+
+--baseline REV runs the console as it was at a git revision beside this tree's (same load,
+same window: the fair before/after on a busy machine); --idle-app adds the smallest idle
+Textual app; --py-spy samples the console after the six-transcode window (CPU per thread,
+busy stacks by group; needs `pip install py-spy`).
 
 k9s comes from `make k9s` (bench/build-k9s). Everything stops by itself (tmux server killed,
 cluster stopped) on errors and Ctrl-C too.
@@ -34,6 +40,7 @@ import re
 import shutil
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -134,6 +141,26 @@ def console_client(kubeconfig: Path, env: list[str], nodes: int, ok: int, failed
         return bool(wanted[0].search("\n".join(screen.splitlines()[:3])))
 
     return Client("ponyconsole (cluster mode)", "console", argv, painted, cordoned, nodes_drawn)
+
+
+def baseline_client(
+    rev: str, kubeconfig: Path, env: list[str], tmp: Path, nodes: int, done: tuple[int, int]
+) -> Client:
+    """The console as it was at git revision ``rev`` (its package only, from `git archive`),
+    side by side with this tree's in the same run: the two see the same load."""
+    root = tmp / f"baseline-{rev}"
+    root.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", rev, "ponyconsole"],
+        capture_output=True, check=True, timeout=60,
+    )  # fmt: skip
+    subprocess.run(["tar", "-x", "-C", str(root)], input=archive.stdout, check=True, timeout=60)
+    client = console_client(kubeconfig, env, nodes, *done)
+    start = "import sys; from ponyconsole.cli import main; sys.exit(main())"
+    client.argv = [*env, f"PYTHONPATH={root}", sys.executable, "-c", start]
+    client.argv += ["--kubeconfig", str(kubeconfig), "--namespace", NAMESPACE]
+    client.label, client.key = f"console at {rev}", "baseline"
+    return client
 
 
 def k9s_clients(kubeconfig: Path, env: list[str], nodes: int, jobs: int) -> list[Client]:
@@ -348,6 +375,12 @@ def make_clients(
     clients = []
     if not args.skip_console:
         clients.append(console_client(cluster.kubeconfig, env, nodes, *done))
+    if args.baseline:
+        clients.append(baseline_client(args.baseline, cluster.kubeconfig, env, tmp, nodes, done))
+    if args.idle_app:
+        marker = "idle baseline app"
+        argv = [*env, sys.executable, str(ROOT / "bench" / "idle_textual_app.py")]
+        clients.append(Client("idle Textual app", "idle app", argv, lambda s: marker in s, None))
     if not args.skip_k9s:
         clients += k9s_clients(cluster.kubeconfig, env, nodes, jobs)
     return clients
@@ -393,6 +426,8 @@ def small(
                 time.sleep(args.settle)
                 load_avg = os.getloadavg()
                 window = measure(panes, clients, args.seconds)
+                if args.py_spy:
+                    profile_console(clients, args.py_spy, tmp)
             finally:
                 feeder.stop()
             for key, (cpu, rss) in window.items():
@@ -452,6 +487,111 @@ def large(
                 panes.close()
 
 
+def profile_console(clients: list[Client], seconds: float, tmp: Path) -> None:
+    """After the measured window: where the console's CPU goes, two ways at once.
+
+    The CPU time of each of its threads (psutil, exact), named by py-spy (`pip install
+    py-spy`), which also samples the stacks (collapsed, per thread, into bench-profile/);
+    samples resting in a blocking call (select, recv, a lock) are dropped, as py-spy's own
+    idle guess lets many through on this machine.
+    """
+    console = next((c for c in clients if c.key == "console" and c.proc), None)
+    spy = shutil.which("py-spy") or str(BIN / "py-spy")
+    if console is None or console.proc is None or not os.access(spy, os.X_OK):
+        print("py-spy: no console or no py-spy (pip install py-spy); no profile", flush=True)
+        return
+    out = ROOT / "bench-profile" / f"cluster-small-{time.strftime('%H%M%S')}.txt"
+    out.parent.mkdir(exist_ok=True)
+    before = {t.id: t.user_time + t.system_time for t in console.proc.threads()}
+    t0 = time.monotonic()
+    done = subprocess.run(
+        [spy, "record", "--pid", str(console.proc.pid), "--duration", f"{seconds:g}",
+         "--rate", "250", "--threads", "--nonblocking", "--format", "raw", "-o", str(out)],
+        capture_output=True, text=True, timeout=seconds + 60, check=False,
+    )  # fmt: skip
+    after = {t.id: t.user_time + t.system_time for t in console.proc.threads()}
+    window = time.monotonic() - t0
+    if done.returncode != 0:
+        print(f"py-spy failed: {done.stderr.strip()[-400:]}", flush=True)
+        return
+    used = {tid: after[tid] - before.get(tid, 0.0) for tid in after}
+    total = 100.0 * sum(used.values()) / window
+    print(f"py-spy: {out} ({window:.0f} s, console at {total:.2f} % of a core)", flush=True)
+    for line in profile_report(out, used, window):
+        print("  " + line)
+
+
+#: Leaf frames of a thread that waits (not CPU).
+WAITING = (
+    "selectors.py",
+    "Condition.wait",
+    "Event.wait",
+    "SSLSocket.read ",
+    "SSLSocket.recv",
+    "socket.py:706",
+    "Queue.get",
+    "lock.acquire",
+    "sleep (",
+)
+
+#: Where a sample's CPU goes: the first group one of whose patterns is in the stack.
+PROFILE_GROUPS = [
+    (
+        "log parser (domain)",
+        (
+            "handbrake_progress",
+            "handbrake_json",
+            "json_progress",
+            "LineDecoder",
+            "ProgressFollower._line",
+        ),
+    ),
+    ("log stream reads (urllib3/ssl)", ("LogStream", "log_reader", "line_stream")),
+    ("watches (informer)", ("Informer.",)),
+    ("backend tick/store/hub", ("KubeBackend", "kube/store.py", "event_hub.py")),
+    ("agent poller", ("agents.py", "AgentPoller", "aiohttp")),
+    ("app: apply events/set_jobs", ("PonyConsole.connect", "PonyConsole.apply")),
+    ("app: timers (_tick, refresh_running)", ("Timer._run",)),
+    ("textual compositor/render", ("_compositor", "Compositor", "render", "Strip", "rich/")),
+    ("textual driver/output", ("drivers/", "_writer_thread")),
+    ("textual messages/other", ("textual/",)),
+    ("asyncio loop", ("asyncio/",)),
+]
+
+
+def profile_report(path: Path, used: dict[int, float], window: float) -> list[str]:
+    """CPU per thread (named from the samples) and busy samples per group."""
+    from collections import Counter
+
+    groups: Counter[str] = Counter()
+    names: dict[int, str] = {}
+    busy = idle = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        frames = stack.split(";")
+        head = re.match(r"thread \((\d+)\): (.*)", frames[0])
+        if head:
+            names[int(head.group(1))] = head.group(2)
+        if any(w in frames[-1] for w in WAITING):
+            idle += int(count)
+            continue
+        busy += int(count)
+        text = ";".join(frames[1:])
+        group = next((g for g, pats in PROFILE_GROUPS if any(p in text for p in pats)), "other")
+        groups[group] += int(count)
+    by_name: Counter[str] = Counter()
+    for tid, seconds in used.items():
+        name = names.get(tid, f"thread {tid}")
+        by_name[re.sub(r"^log-.*", "log-<pod> (all log streams)", name)] += seconds
+    out = ["CPU by thread (% of a core):"]
+    out += [f"{100 * s / window:6.2f} %  {n}" for n, s in by_name.most_common() if s > 0]
+    out += [f"busy samples by group ({busy} busy, {idle} resting in a wait, dropped):"]
+    out += [f"{100 * n / max(1, busy):5.1f} %  {g}" for g, n in groups.most_common()]
+    return out
+
+
 # ---------------------------------------------------------------- report
 
 ROWS = [
@@ -471,15 +611,27 @@ ROWS = [
 ]
 
 
+COLUMNS = [  # key, heading
+    ("console", "console"),
+    ("baseline", "baseline"),
+    ("idle app", "idle app"),
+    ("k9s nodes", "k9s nodes"),
+    ("k9s jobs", "k9s jobs"),
+]
+
+
 def report(results: dict[str, dict[str, float]], args: argparse.Namespace) -> None:
-    keys = ["console", "k9s nodes", "k9s jobs"]
+    always = ("console", "k9s nodes", "k9s jobs")
+    columns = [(k, h) for k, h in COLUMNS if k in results or k in always]
     print()
     print(
         f"Cluster mode against k9s {K9S_VERSION}, {args.width}x{args.height} tmux panes, "
         f"{args.seconds:g} s windows (small), {args.api_seconds:g} s (large); "
         f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
-    head = f"{'':<28}{'console':>9}{'k9s nodes':>11}{'k9s jobs':>10}{'ratio n/j':>13}  aim"
+    if "baseline" in results:
+        print(f"(baseline: the console at {args.baseline}, in the same run)")
+    head = f"{'':<28}" + "".join(f"{h:>11}" for _, h in columns) + f"{'ratio n/j':>13}  aim"
     print(head)
     print("-" * (len(head) + 28))
 
@@ -488,7 +640,7 @@ def report(results: dict[str, dict[str, float]], args: argparse.Namespace) -> No
         return "-" if v is None else f"{v:.2f}" if v < 10 else f"{v:.1f}"
 
     for row in ROWS:
-        if not any(row in results.get(k, {}) for k in keys):
+        if not any(row in results.get(k, {}) for k, _ in columns):
             continue
         mine = results.get("console", {}).get(row)
         ratios = []
@@ -503,10 +655,8 @@ def report(results: dict[str, dict[str, float]], args: argparse.Namespace) -> No
         aim = AIMS.get(row, "")
         if mine is not None and row in AIM_LIMITS:
             aim += "  met" if mine <= AIM_LIMITS[row] else "  MISSED"
-        print(
-            f"{row:<28}{cell('console', row):>9}{cell('k9s nodes', row):>11}"
-            f"{cell('k9s jobs', row):>10}{'/'.join(ratios):>13}  {aim}"
-        )
+        cells = "".join(f"{cell(k, row):>11}" for k, _ in columns)
+        print(f"{row:<28}{cells}{'/'.join(ratios):>13}  {aim}")
     print("(ratio: console / k9s nodes view / console / k9s jobs view; '-': not measured)")
     three_aims(results)
 
@@ -547,9 +697,20 @@ def main() -> int:
     parser.add_argument("--cordon-samples", type=int, default=20)
     parser.add_argument("--skip-k9s", action="store_true")
     parser.add_argument("--skip-console", action="store_true")
+    parser.add_argument(
+        "--baseline", metavar="REV", default="",
+        help="also run the console as it was at this git revision, side by side (small)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--idle-app", action="store_true", help="also run an idle Textual app (small)"
+    )
     parser.add_argument("--width", type=int, default=160)
     parser.add_argument("--height", type=int, default=48)
     parser.add_argument("--show", action="store_true", help="print each pane's last screen")
+    parser.add_argument(
+        "--py-spy", type=float, default=0.0, metavar="SECONDS",
+        help="after the six-transcode window, sample the console with py-spy this long",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.skip_k9s and args.skip_console:
         raise SystemExit("nothing to measure: both --skip-k9s and --skip-console")

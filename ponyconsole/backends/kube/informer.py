@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ponyconsole.backends.kube import wire
+from ponyconsole.backends.kube.line_stream import stream_lines
 
 PAGE_SIZE = 500
 BACKOFF_FIRST = 0.5
@@ -299,19 +300,9 @@ class Informer:
                 response.release_conn()
 
     def _read(self, response: Any) -> None:
-        buffer = b""
-        for chunk in response.stream(65536, decode_content=True):
-            if self._stop.is_set():
-                return
-            buffer += chunk
-            if b"\n" not in chunk:
-                continue
-            *lines, buffer = buffer.split(b"\n")
-            for line in lines:
-                if line.strip():
-                    self._event(self.kind.decoders.event(line))
-        if buffer.strip():
-            self._event(self.kind.decoders.event(buffer))
+        for line in stream_lines(response, self._stop.is_set):
+            if line.strip():
+                self._event(self.kind.decoders.event(line))
 
     def _event(self, event: dict[str, Any]) -> None:
         etype = event.get("type")

@@ -16,7 +16,7 @@ from textual.geometry import Size
 from textual.reactive import reactive
 from textual.strip import Strip
 
-from ponyconsole.domain.models import Job, JobState
+from ponyconsole.domain.models import Job, JobState, Node
 from ponyconsole.ui import palette
 from ponyconsole.ui.render_nodes import render_agent_lines, render_agent_problem
 from ponyconsole.ui.render_pods import facts_text, render_item_lines, requests_text
@@ -24,10 +24,16 @@ from ponyconsole.ui.widgets.pony_tile import PonyTile
 
 
 class KubeTile(PonyTile):
-    """Drawn with the line API like ``PonyTile``: its lines are built once per change."""
+    """Drawn with the line API like ``PonyTile``: one cached strip per content line.
+
+    A change (an item's progress, the node) builds the lines again and repaints only
+    those that differ: a progress update repaints its item's line, not the bordered
+    tile. Measured with six transcodes followed, whole-tile repaints were the larger
+    part of the console's CPU.
+    """
 
     COMPONENT_CLASSES = palette.COMPONENT_CLASSES
-    jobs: reactive[tuple[Job, ...]] = reactive((), layout=False)
+    jobs: reactive[tuple[Job, ...]] = reactive((), layout=False, repaint=False)
     _kube_lines: list[Text] | None = None
     _kube_width = 0
 
@@ -36,28 +42,57 @@ class KubeTile(PonyTile):
 
     def watch_jobs(self, jobs: tuple[Job, ...]) -> None:
         self.job = next((j for j in jobs if j.state is JobState.RUNNING), None)
-        self._kube_lines = None
-        self.refresh()
+        self._repaint_changed()
 
-    def watch_node(self, node: object) -> None:
-        super().watch_node(node)  # type: ignore[arg-type]
-        self._kube_lines = None
-        self.refresh()
+    def watch_job(self, job: Job | None) -> None:
+        # the title and the busy class only: the item lines are this tile's own
+        self.set_class(job is not None, "-busy")
+        self._update_title()
+
+    def watch_node(self, node: Node | None) -> None:
+        self._take_node(node)  # the lines that changed repaint, not PonyTile's figure lines
+        self._repaint_changed()
 
     def watch_compact(self) -> None:
         super().watch_compact()
         self._kube_lines = None
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._kube_lines = None  # colours come from the styles
+
+    def on_resize(self) -> None:
+        super().on_resize()
+        self._kube_lines = None
+
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return self.ROWS_COMPACT if self.compact else self.ROWS
+
+    def _repaint_changed(self) -> None:
+        """Build the lines again; repaint the ones that differ (all when none were drawn)."""
+        old = self._kube_lines
+        if old is None or not self.is_mounted or self._kube_width != self._width():
+            self._kube_lines = None
+            self.refresh()
+            return
+        new = self._render_lines(self._kube_width)
+        self._kube_lines = new
+        for y, text in enumerate(new):
+            if y >= len(old) or old[y] != text:
+                self._forget(y)
+                self._refresh_lines(y, 1)
 
     def render_line(self, y: int) -> Strip:
         width = self._width()
         if self._kube_lines is None or self._kube_width != width:
             self._kube_lines = self._render_lines(width)
             self._kube_width = width
-        text = self._kube_lines[y] if y < len(self._kube_lines) else Text()
-        return self._strip(text.copy(), self.content_size.width)
+            self._forget()
+        strip = self._strips.get(y)
+        if strip is None:
+            text = self._kube_lines[y] if y < len(self._kube_lines) else Text()
+            strip = self._strips[y] = self._strip(text.copy(), self.content_size.width)
+        return strip
 
     def _render_lines(self, width: int) -> list[Text]:
         roles = self.roles

@@ -75,15 +75,19 @@ class PonyTile(CachedRoles, Widget, can_focus=True):
             self.watt_history.append(metrics.watts)
 
     def watch_node(self, node: Node | None) -> None:
+        self._take_node(node)
+        self._metrics_cache = None
+        lines = range(self._metric_lines())
+        self._forget(*lines)
+        self._refresh_lines(0, len(lines))
+
+    def _take_node(self, node: Node | None) -> None:
+        """History, state classes and title of a new node (no line repainted)."""
         if node is not None:
             self._remember(node)
             self.set_class(not node.ready, "-down")
             self.set_class(node.cordoned, "-cordoned")
         self._update_title()
-        self._metrics_cache = None
-        lines = range(self._metric_lines())
-        self._forget(*lines)
-        self._refresh_lines(0, len(lines))
 
     def watch_job(self, job: Job | None) -> None:
         self.set_class(job is not None, "-busy")
