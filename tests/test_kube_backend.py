@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -470,3 +472,53 @@ async def test_actions_go_through_the_api_and_come_back_through_the_watches(
         await wait_for(lambda: "vid-cancel" not in backend.store.items, 30, "the item gone")
     finally:
         await backend.stop()
+
+
+FOLLOW_WITHOUT_TYPED_API = """
+import asyncio, sys
+from ponyconsole.backends.kube.backend import KubeBackend
+from ponyconsole.backends.kube.config import load_cluster_config
+
+async def main():
+    config = load_cluster_config(sys.argv[1], namespace=sys.argv[2])
+    backend = KubeBackend(cluster=config, agents=False)
+    await backend.start()
+    try:
+        await asyncio.wait_for(backend.first_sync.wait(), 30)
+        for _ in range(300):
+            item = backend.store.items.get(sys.argv[3])
+            if item is not None and item.progress is not None:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise SystemExit("no progress within 30 s")
+        typed = [m for m in ("kubernetes.client.api.core_v1_api",
+                             "kubernetes.client.api.batch_v1_api") if m in sys.modules]
+        print("percent", item.progress.overall_percent, "typed", typed)
+    finally:
+        await backend.stop()
+
+asyncio.run(main())
+"""
+
+
+async def test_following_a_log_reads_it_without_the_typed_api_classes(
+    kube_cluster: PonyCluster, kube_namespace: str, tmp_path: Path
+) -> None:
+    """The followers start on the event loop: importing CoreV1Api there (274 models) would
+    freeze the console ~1 s the first time a transcode is followed. A fresh process proves
+    the log came through untyped requests (raw_api.RawPodLogs)."""
+    update = Progress(ProgressState.WORKING, 1, 1, 42.0, 42.0, fps=25.0, eta_seconds=9)
+    log = tmp_path / "untyped.log"
+    write_cri_log(log, [json.dumps(update.as_json())])
+    await asyncio.to_thread(_serve, kube_cluster, kube_namespace, log)
+    body = pony_job("Untyped.mkv", "vid-untyped", run_duration="120s")
+    await asyncio.to_thread(create_job, kube_cluster, kube_namespace, body)
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", FOLLOW_WITHOUT_TYPED_API, str(kube_cluster.kubeconfig),
+         kube_namespace, "vid-untyped"],
+        capture_output=True, text=True, timeout=90,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["percent", "42.0", "typed", "[]"], done.stdout

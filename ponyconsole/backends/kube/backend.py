@@ -35,7 +35,13 @@ from ponyconsole.backends.kube.informer import (
     Resumed,
 )
 from ponyconsole.backends.kube.logs import LogStream, ProgressFollower
-from ponyconsole.backends.kube.raw_api import NODES_PATH, RawList, jobs_path, pods_path
+from ponyconsole.backends.kube.raw_api import (
+    NODES_PATH,
+    RawList,
+    RawPodLogs,
+    jobs_path,
+    pods_path,
+)
 from ponyconsole.backends.kube.store import JOBS, NODES, PODS, Store
 from ponyconsole.backends.protocol import (
     Action,
@@ -473,10 +479,8 @@ class KubeBackend:
         except KeyError:
             raise BackendError(f"no such pony: {name}") from None
 
-    def _core(self) -> Any:
-        from kubernetes import client
-
-        return client.CoreV1Api(self._api)
+    def _core(self) -> RawPodLogs:
+        return RawPodLogs(self._api)
 
     def _pod_active(self, pod: str) -> bool:
         obj = self.store.raw[PODS].get(pod)

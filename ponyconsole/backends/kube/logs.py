@@ -125,7 +125,7 @@ class LogStream:
 
     def __init__(
         self,
-        core: Any,  # kubernetes.client.CoreV1Api
+        core: Any,  # raw_api.RawPodLogs (or the typed CoreV1Api: the same method)
         namespace: str,
         pod: str,
         container: str | None,
