@@ -8,8 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from ponyconsole.agent.kasa_plug import load_account, parse_plug, plug_for_node
 from tests.agent_support import AgentProcess, free_port, start_agent
 from tests.fake_kasa import FakePlug, start_fake_plug
+from tests.kube_read_support import wait_sync
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -32,17 +31,6 @@ def power_samples(agent: AgentProcess) -> dict[str, Any]:
     (watts,) = families["ponyconsole_node_power_watts"].samples
     (joules,) = families["ponyconsole_node_energy_joules"].samples
     return {"watts": watts, "joules": joules}
-
-
-def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}: {value!r}")
-        time.sleep(0.2)
 
 
 class Joules:
@@ -86,7 +74,7 @@ def test_the_plug_s_watts_are_the_agent_s_and_a_pulled_plug_falls_back_to_the_es
 
         # watts x time from the plug, in the history the console asks for Wh
         t0 = figures["sampled_at"]
-        wait_until(lambda: joules.read()["sampled_at"] >= t0 + 4, 15, "four more seconds")
+        wait_sync(lambda: joules.read()["sampled_at"] >= t0 + 4, 15, "four more seconds")
         status, body = agent.get(f"/v1/energy?from={t0}&to={t0 + 4}")
         assert status == 200, body
         span = json.loads(body)
@@ -94,7 +82,7 @@ def test_the_plug_s_watts_are_the_agent_s_and_a_pulled_plug_falls_back_to_the_es
         assert span["joules"] == pytest.approx(RECORDED_WATTS * 4, rel=0.1)
 
         plug.kill()  # the plug is pulled: the agent says so and goes on
-        pulled = wait_until(
+        pulled = wait_sync(
             lambda: (f := joules.read())["power_source"] != "kasa" and f, 15, "the fallback"
         )
         assert pulled["power_source"] == "estimate"
@@ -104,7 +92,7 @@ def test_the_plug_s_watts_are_the_agent_s_and_a_pulled_plug_falls_back_to_the_es
         assert 6 <= pulled["watts"] <= 28  # the estimate between --idle-watts and --max-watts
         power = power_samples(agent)
         assert power["watts"].labels["source"] == "estimate"
-        later = wait_until(
+        later = wait_sync(
             lambda: (f := joules.read())["sampled_at"] > pulled["sampled_at"] + 1 and f,
             10,
             "the other figures going on",
@@ -114,11 +102,11 @@ def test_the_plug_s_watts_are_the_agent_s_and_a_pulled_plug_falls_back_to_the_es
 
         # plugged back in after a reboot: its kWh counter starts again lower
         back = start_fake_plug("127.0.0.1", plug.port, total=0.001)
-        again = wait_until(
+        again = wait_sync(
             lambda: (f := joules.read())["power_source"] == "kasa" and f, 20, "the plug back"
         )
         assert again["watts"] == pytest.approx(RECORDED_WATTS) and again["power_note"] is None
-        wait_until(lambda: joules.read()["energy_joules"] > again["energy_joules"], 10, "counting")
+        wait_sync(lambda: joules.read()["energy_joules"] > again["energy_joules"], 10, "counting")
         assert power_samples(agent)["watts"].labels["source"] == "kasa"
     finally:
         agent.stop()
@@ -147,7 +135,7 @@ def test_credentials_are_never_shown_and_a_plug_that_never_answers_is_said_so(
         "1",
     )
     try:
-        figures = wait_until(
+        figures = wait_sync(
             lambda: "not answering" in ((f := agent.metrics())["power_note"] or "") and f,
             15,
             "the plug's problem",

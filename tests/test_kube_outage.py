@@ -13,7 +13,7 @@ import pytest
 from kubernetes import client
 
 from cluster.ponycluster import PonyCluster
-from ponyconsole.backends.protocol import BackendError, JobRemoved, SourceChanged
+from ponyconsole.backends.protocol import BackendError, JobRemoved, Resync, SourceChanged
 from tests.kube_read_support import Recorder, backend_for, create_job, pony_job, wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(240)]
@@ -71,11 +71,25 @@ async def test_the_backend_survives_an_apiserver_outage_and_catches_up(
         assert len(recorder.resyncs()) > resyncs, "a re-list makes a Resync"
         via = "a watch event" if recorder.of(JobRemoved) else "the Resync after the re-list"
         print(f"the deleted Job vanished through {via}")
-        final = recorder.resyncs()[-1].snapshot
-        assert final.connected and all(s.error is None for s in final.sources)
+        # What a subscriber believes: the last Resync, then the SourceChanged after it. An
+        # informer may resume its watch (no re-list, no Resync) after another re-listed, so
+        # the last Resync can still hold a lost source; a later SourceChanged must clear it.
+        await wait_for(lambda: all(told(recorder).values()), 10, "every source told connected")
+        assert set(told(recorder)) >= {"nodes", "jobs", "pods"}
     finally:
         await asyncio.to_thread(kube_cluster.ensure_running)
         await asyncio.to_thread(core.patch_node, "applejack", {"spec": {"unschedulable": None}})
         await recorder.close()
         await backend.stop()
         admin.close()
+
+
+def told(recorder: Recorder) -> dict[str, bool]:
+    """Each source's connected state as the event stream has told it so far."""
+    state: dict[str, bool] = {}
+    for _, event in recorder.events:
+        if isinstance(event, Resync):
+            state = {s.name: s.error is None for s in event.snapshot.sources}
+        elif isinstance(event, SourceChanged):
+            state[event.status.name] = event.status.error is None
+    return state

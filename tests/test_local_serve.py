@@ -175,7 +175,10 @@ async def test_a_console_attached_to_serve_follows_cancels_and_quits_without_sto
             await pilot.press("y")
             await until(lambda: not alive(first_hb), 10, "serve's HandBrake to stop")
             await asyncio.to_thread(serve.wait_line, r"first\.mp4 cancelled", 10)
-            assert jobs.jobs[first_id].state is JobState.CANCELLED
+            # the attached console learns it from the queue file, at its next look
+            await until(
+                lambda: jobs.jobs[first_id].state is JobState.CANCELLED, 5, "cancelled here"
+            )
             partials = list((tmp_path / "library").rglob(".*partial*"))
             await until(lambda: not list((tmp_path / "library").rglob(".*")), 10, "no partial")
             assert serve.proc.poll() is None, partials
