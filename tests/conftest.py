@@ -4,4 +4,6 @@ pytest_plugins = [
     "tests.fixtures.media",
     "tests.fixtures.cluster",
     "tests.fixtures.disks",
+    "tests.fixtures.no_skips",
+    "pytester",
 ]
