@@ -109,6 +109,28 @@ class Client:
     proc: psutil.Process | None = None
     marks: dict[str, float] = field(default_factory=dict)  # "first frame", "all nodes" (s)
     results: dict[str, float] = field(default_factory=dict)
+    trace: Path | None = None  # the console's start-up milestones (ponyconsole/startup_trace.py)
+
+
+# The console's start-up milestones the report shows (seconds from process start): the
+# split of its first full paint. Each is the last line of the trace that starts so.
+TRACE_MARKS = {
+    "imports done": "app imported",
+    "lists landed": "listed ",
+    "converted": "rebuilt",
+    "items painted": "painted (",
+}
+
+
+def trace_marks(trace: Path, started_wall: float) -> dict[str, float]:
+    """Seconds from ``started_wall`` to each milestone of ``TRACE_MARKS`` in the trace."""
+    out: dict[str, float] = {}
+    for line in trace.read_text().splitlines() if trace.exists() else []:
+        at, _thread, what = line.split(" ", 2)
+        for mark, prefix in TRACE_MARKS.items():
+            if what.startswith(prefix):
+                out[mark] = float(at) - started_wall
+    return out
 
 
 def _lines_with(screen: str, word: str) -> list[str]:
@@ -122,8 +144,9 @@ def _count(n: int) -> str:
 
 def console_client(kubeconfig: Path, env: list[str], nodes: int, ok: int, failed: int) -> Client:
     """The console in cluster mode. Painted: its header counts every pony and every item."""
-    argv = [*env, str(BIN / "ponyconsole"), "--kubeconfig", str(kubeconfig)]
-    argv += ["--namespace", NAMESPACE]
+    trace = Path(env[1].split("=", 1)[1]).parent / f"startup-trace-{time.monotonic_ns()}"
+    argv = [*env, f"PONYCONSOLE_STARTUP_TRACE={trace}", str(BIN / "ponyconsole")]
+    argv += ["--kubeconfig", str(kubeconfig), "--namespace", NAMESPACE]
     wanted = [
         re.compile(_count(nodes) + " ponies"),
         re.compile(_count(ok) + " succeeded"),
@@ -140,7 +163,9 @@ def console_client(kubeconfig: Path, env: list[str], nodes: int, ok: int, failed
     def nodes_drawn(screen: str) -> bool:
         return bool(wanted[0].search("\n".join(screen.splitlines()[:3])))
 
-    return Client("ponyconsole (cluster mode)", "console", argv, painted, cordoned, nodes_drawn)
+    client = Client("ponyconsole (cluster mode)", "console", argv, painted, cordoned, nodes_drawn)
+    client.trace = trace
+    return client
 
 
 def baseline_client(
@@ -225,7 +250,7 @@ class Panes:
 
     def start(self, client: Client, timeout: float = 90.0) -> float:
         """Start the client; seconds from process start until its full first paint."""
-        started = time.monotonic()
+        started, started_wall = time.monotonic(), time.time()
         self.tmux.run(
             "new-session", "-d", "-s", self.session(client), "-x", str(self.width),
             "-y", str(self.height), "-e", "TERM=xterm-256color", *client.argv,
@@ -242,6 +267,9 @@ class Panes:
             if client.nodes_drawn is not None and client.nodes_drawn(screen):
                 client.marks.setdefault("all nodes", now)
             if client.painted(screen):
+                if client.trace is not None:
+                    time.sleep(0.3)  # the last milestone is written after the frame
+                    client.marks.update(trace_marks(client.trace, started_wall))
                 return now
             self.check_alive(client)
             time.sleep(0.02)
@@ -602,6 +630,10 @@ ROWS = [
     "small 6 transcodes RSS MiB",
     "large first frame s",
     "large all nodes s",
+    "large imports done s",
+    "large lists landed s",
+    "large converted s",
+    "large items painted s",
     "large first paint s",
     "large idle CPU %",
     "large RSS MiB",

@@ -12,6 +12,8 @@ import importlib
 import sys
 from types import ModuleType
 
+from ponyconsole.startup_trace import mark
+
 # name -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "console": ("ponyconsole.ui.run_console", "open the console (the default)"),
@@ -78,6 +80,7 @@ def load(command: str) -> ModuleType:
 
 
 def main(argv: list[str] | None = None) -> int:
+    mark("main")
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv.insert(0, "console")

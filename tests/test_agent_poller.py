@@ -83,3 +83,24 @@ def test_a_failing_agent_is_asked_less_and_less_often() -> None:
         assert retry_delay(1.0, 3, answered) >= 3.0  # doubles: 4 s less jitter
     # 300 nodes without an agent: at most ~13 requests a second once backed off
     assert 300 / (0.75 * NEVER_CAP) < 14
+
+
+async def test_held_polls_ask_no_agent_until_the_hold_ends() -> None:
+    """The console holds the polls over its first paint: no request before, then as usual."""
+    port = free_port("127.0.0.24")
+    agent = await asyncio.to_thread(start_agent, "fluttershy", "127.0.0.24", port)
+    answered: list[float] = []
+    poller = AgentPoller(
+        lambda n, m: answered.append(time.monotonic()), lambda n, s: None, port=port
+    )
+    try:
+        poller.hold(1.5)
+        held_at = time.monotonic()
+        poller.track("fluttershy", "127.0.0.24")
+        await asyncio.sleep(1.2)
+        assert answered == []
+        await wait_for(lambda: bool(answered), 10, "the first answer after the hold")
+        assert answered[0] - held_at >= 1.5
+    finally:
+        await poller.close()
+        agent.stop()

@@ -10,6 +10,7 @@ brings it back. ``p`` sends a magic packet that a UDP listener receives.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 
@@ -17,6 +18,7 @@ import pytest
 from kubernetes import client
 
 from cluster.ponies import PONIES as PONY_ADDRESSES
+from cluster.ponies import pony_node
 from cluster.ponycluster import PonyCluster
 from ponyconsole.ui.screens.confirm import Confirm
 from tests.agent_support import AgentProcess, free_port, start_agent
@@ -150,3 +152,45 @@ async def test_p_sends_a_magic_packet_that_a_listener_receives_byte_for_byte(
         core = client.CoreV1Api(kube_cluster.api_client())
         rarity_mac = next(m for n, _, m in PONY_ADDRESSES if n == "rarity")
         core.patch_node("rarity", {"metadata": {"annotations": {"ponyconsole/mac": rarity_mac}}})
+
+
+async def test_a_pony_that_joins_is_read_at_its_address_and_one_that_leaves_is_forgotten(
+    kube_cluster: PonyCluster, kube_namespace: str
+) -> None:
+    """Each Node watch event starts or stops that node's poller alone (no walk of all nodes):
+    a node created through the API gets its agent read at its InternalIP; deleted, its tile,
+    its poller and its agent source are gone."""
+    address = "127.0.0.21"
+    port = free_port(address)
+    agent = await asyncio.to_thread(start_agent, "derpy", address, port)
+    core = client.CoreV1Api(kube_cluster.api_client())
+    app, backend = console(kube_cluster, kube_namespace, "--agent-port", str(port))
+    poller = backend.agents.poller  # type: ignore[attr-defined]
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            await until(pilot, lambda: laid_out(app, 6), 15, "six laid-out tiles")
+            others = {name: poller.address_of(name) for name in PONIES}
+            core.create_node(pony_node("derpy", address, "02:00:00:00:00:21"))
+
+            def derpy_read() -> bool:
+                found = [t for t in app.tiles() if t.node_name == "derpy"]
+                return bool(found) and found[0].node is not None and found[0].node.has_agent
+
+            await until(pilot, derpy_read, 15, "derpy's tile with its agent's figures")
+            assert poller.address_of("derpy") == address
+            assert {name: poller.address_of(name) for name in PONIES} == others
+
+            core.delete_node("derpy")
+            await until(
+                pilot,
+                lambda: all(t.node_name != "derpy" for t in app.tiles()),
+                10,
+                "derpy's tile gone",
+            )
+            assert "derpy" not in poller.tracked
+            assert "agent:derpy" not in {s.name for s in backend.snapshot().sources}
+            assert {name: poller.address_of(name) for name in PONIES} == others
+    finally:
+        agent.stop()
+        with contextlib.suppress(client.ApiException):
+            core.delete_node("derpy")

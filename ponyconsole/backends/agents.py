@@ -59,6 +59,13 @@ class AgentPoller:
         self.timeout = timeout
         self._polls: dict[str, _Poll] = {}
         self._session: aiohttp.ClientSession | None = None
+        self._hold_until = 0.0  # monotonic: no agent is asked before (see hold)
+
+    def hold(self, seconds: float) -> None:
+        """Ask no agent for ``seconds``: the console's first paint does not wait on
+        aiohttp's import (~0.35 s) and 300 connections made on the loop at once
+        (measured: they came between the first full list and its paint, +0.37 s)."""
+        self._hold_until = max(self._hold_until, time.monotonic() + seconds)
 
     def address_of(self, node: str) -> str | None:
         poll = self._polls.get(node)
@@ -117,6 +124,9 @@ class AgentPoller:
 
         url = f"http://{address}:{self.port}{METRICS_PATH}"
         source = agent_source(node)
+        held = self._hold_until - time.monotonic()
+        if held > 0:
+            await asyncio.sleep(held)
         synced: float | None = None
         failing_since: float | None = None
         failures = 0

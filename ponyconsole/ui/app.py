@@ -39,6 +39,7 @@ from ponyconsole.backends.protocol import (
     SourceStatus,
 )
 from ponyconsole.domain.models import Job, JobState, Node
+from ponyconsole.startup_trace import mark
 from ponyconsole.ui.keys import ACTION_NEEDS, APP_BINDINGS, key_label
 from ponyconsole.ui.screens.confirm import Confirm
 from ponyconsole.ui.screens.enqueue import EnqueueScreen
@@ -137,6 +138,8 @@ class PonyConsole(App[None]):
         status.mode = self._where
         self.summary.inbox = self.backend.inbox
         self.job_list.focus()
+        mark("mounted")
+        self.call_after_refresh(mark, "first frame")
         self.set_interval(1.0, self._tick)
         self.set_interval(2.0, self._show_runner_owner)  # an attached console may take over
         self.connect()
@@ -241,6 +244,7 @@ class PonyConsole(App[None]):
 
     async def _resync(self, snapshot: Snapshot) -> None:
         """Replace everything: what vanished while we were away disappears too."""
+        mark("resync in")
         where = [snapshot.mode]
         if snapshot.context:
             where.append(snapshot.context)
@@ -259,6 +263,9 @@ class PonyConsole(App[None]):
         self.ponies.set_jobs(snapshot.jobs)
         self.status.ponies = self.ponies.count
         self._refresh_keys()
+        counts = f"{len(snapshot.nodes)} nodes, {len(snapshot.jobs)} items"
+        mark(f"resync applied ({counts})")
+        self.call_after_refresh(mark, f"painted ({counts})")
 
     def _show_sources(self) -> None:
         sources = tuple(self.sources.values())

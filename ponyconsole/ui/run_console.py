@@ -63,13 +63,17 @@ def _local_backend(args: argparse.Namespace) -> Backend:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ponyconsole.startup_trace import mark
     from ponyconsole.ui.choose_backend import open_backend
 
     backend = open_backend(args, lambda: _local_backend(args))
+    mark("backend opened")
     prefetch = getattr(backend, "prefetch", None)
     if prefetch is not None:
         prefetch()  # the cluster's first lists overlap the UI's imports (~0.5 s)
     from ponyconsole.ui.app import PonyConsole
+
+    mark("app imported")
 
     PonyConsole(backend).run()
     return 0

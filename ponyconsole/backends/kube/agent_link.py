@@ -92,12 +92,25 @@ class AgentLink:
         if not self.enabled:
             return
         for name in self.poller.tracked - set(nodes):
-            self.poller.untrack(name)
-            self._states.pop(name, None)
-            if self.sources.pop(agent_source(name), None) is not None:
-                self._status_changed(SourceStatus(agent_source(name), error="node removed"))
+            self.forget(name)
         for name, node in nodes.items():
             self.poller.track(name, node.internal_ip)
+
+    def node_changed(self, name: str, node: Node | None) -> None:
+        """One Node added, changed (``node``) or deleted (None): O(1), for each watch event."""
+        if not self.enabled:
+            return
+        if node is None:
+            self.forget(name)
+        else:
+            self.poller.track(name, node.internal_ip)
+
+    def forget(self, name: str) -> None:
+        """Stop polling a Node that is gone; its agent source ends as "node removed"."""
+        self.poller.untrack(name)
+        self._states.pop(name, None)
+        if self.sources.pop(agent_source(name), None) is not None:
+            self._status_changed(SourceStatus(agent_source(name), error="node removed"))
 
     async def close(self) -> None:
         await self.history.close()

@@ -58,6 +58,7 @@ from ponyconsole.backends.protocol import (
 )
 from ponyconsole.domain.kube_names import PART_OF_SELECTOR, TRANSCODE
 from ponyconsole.domain.models import Disc, EnqueueRequest, Job, JobDetail, JobState, Node
+from ponyconsole.startup_trace import mark
 
 T = TypeVar("T")
 
@@ -69,6 +70,7 @@ CLUSTER_ACTIONS = frozenset(
 DEFAULT_PERMISSIONS = Permissions(CLUSTER_ACTIONS, "")
 ENQUEUE_REFUSAL = "enqueue needs the shared folder: open the console with --inbox <share>"
 TICK_SECONDS = 1.0
+FIRST_AGENT_POLL_DELAY = 0.8  # s after the first full list: its paint comes first
 LOG_TAIL_LINES = 200
 POOL_SIZE = 64  # watches + one stream per running transcode + actions, without waiting
 # One thread and one stream per followed pod: a home cluster runs a handful of encodes at
@@ -503,12 +505,14 @@ class KubeBackend:
             if source == PODS:
                 self._follow_pod(change.obj, deleted=change.kind == "DELETED")
             elif source == NODES:
-                self.agents.sync(self.store.nodes)
+                name = change.obj.get("metadata", {}).get("name", "")
+                self.agents.node_changed(name, self.store.nodes.get(name))
             if self._resync_pending or len(self._synced) < len(SOURCES):
                 return
             for event in events:
                 self._hub.publish(event)
         elif isinstance(change, Replace):
+            mark(f"replace {source}")
             self.store.replace(source, change.items, convert_now=False)  # _resync converts
             self._sources[source] = SourceStatus(source, synced_at=time.time())
             self._synced.add(source)
@@ -535,7 +539,11 @@ class KubeBackend:
 
     def _resync(self) -> None:
         self._resync_pending = False
+        mark("rebuild")
         self.store.rebuild()
+        mark("rebuilt")
+        if not self.first_sync.is_set():
+            self.agents.poller.hold(FIRST_AGENT_POLL_DELAY)  # after the first paint
         self.agents.sync(self.store.nodes)
         self._hub.resync()
         if not self.first_sync.is_set():

@@ -28,6 +28,7 @@ from typing import Any
 
 from ponyconsole.backends.kube import wire
 from ponyconsole.backends.kube.line_stream import stream_lines
+from ponyconsole.startup_trace import mark
 
 PAGE_SIZE = 500
 BACKOFF_FIRST = 0.5
@@ -266,6 +267,7 @@ class Informer:
         with self._lock:
             self.resource_version = rv
         self.lists += 1
+        mark(f"listed {self.kind.name} ({len(items)})")
         self._send(Replace(items, rv))
 
     def _watch(self) -> None:
