@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from rich.cells import cell_len, set_cell_size
@@ -54,6 +53,19 @@ def sparkline(values: Iterable[float], width: int, top: float = 100.0) -> str:
     return "".join(SPARK_CHARS[min(last, max(0, round(v / top * last)))] for v in tail)
 
 
+def bar_pieces(percent: float, width: int, fill: Style, empty: Style) -> list[tuple[str, Style]]:
+    """``bar`` as (text, style) pieces: the filled part, the half cell, the empty part."""
+    percent = min(100.0, max(0.0, percent))
+    halves = round(percent / 100 * width * 2)
+    full, half = divmod(halves, 2)
+    pieces = [("━" * full, fill)] if full else []
+    if half:
+        pieces.append(("╸", fill))
+    if width - full - half:
+        pieces.append(("━" * (width - full - half), fill + empty))  # as in ``bar``'s Text
+    return pieces
+
+
 def bar(percent: float, width: int, fill: Style | str = "", empty: Style | str = "") -> Text:
     """A progress bar of heavy lines with half-cell resolution (as Textual's ProgressBar)."""
     percent = min(100.0, max(0.0, percent))
@@ -83,29 +95,3 @@ def truncate(text: str, width: int) -> str:
     if cell_len(text) <= width:
         return text
     return set_cell_size(text, width - 1).rstrip(" ") + "…"
-
-
-_SPACES = re.compile(r" +(?=\S)")
-
-
-def spaces_trail(text: Text) -> Text:
-    """Give each run of spaces between differently styled words the styles of the word before.
-
-    Looks the same on a terminal; in an SVG export the spaces then end the run before
-    instead of starting the next one, and rsvg (which drops a run's leading spaces)
-    no longer runs "35.5" and "18m50s" together. Returns the same Text, changed.
-    """
-    spans = list(text.spans)
-
-    def styles_at(offset: int) -> list[str | Style]:
-        return [span.style for span in spans if span.start <= offset < span.end]
-
-    for match in _SPACES.finditer(text.plain):
-        start, end = match.span()
-        if start == 0:
-            continue
-        before = styles_at(start - 1)
-        if before != styles_at(end):
-            for style in before:
-                text.stylize(style, start, end)
-    return text

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rich.segment import Segment
 from rich.style import Style
@@ -23,9 +24,15 @@ from textual.widget import Widget
 
 from ponyconsole.domain.models import Job, JobState
 from ponyconsole.ui import palette
-from ponyconsole.ui.render_jobs import matches, render_header, render_row, sort_key
+from ponyconsole.ui.render_jobs import matches, render_header, row_pieces, sort_key
 from ponyconsole.ui.widgets.cursor_rows import CursorRows
 from ponyconsole.ui.widgets.roles import CachedRoles
+
+
+@lru_cache(maxsize=256)
+def _on_row(row: Style, piece: Style) -> Style:
+    """A piece's style on the row's (its background wins: the cursor's shows through)."""
+    return row + piece + Style(bgcolor=row.bgcolor)
 
 
 class JobHeader(CachedRoles, Widget):
@@ -135,18 +142,15 @@ class JobList(CursorRows, CachedRoles, ScrollView, can_focus=True):
         if strip is None:
             if tick:
                 self._aged[job.id] = now
-            text = render_row(job, width, now, self.roles)
             style = self.rich_style
             if selected:
                 cursor = self.get_component_rich_style("joblist--cursor", partial=True)
                 style += Style(bgcolor=cursor.bgcolor, bold=True)
             segments = [
-                Segment(seg.text, style + seg.style + Style(bgcolor=style.bgcolor))
-                if seg.style
-                else Segment(seg.text, style)
-                for seg in text.render(self.app.console)
+                Segment(text, _on_row(style, piece_style) if piece_style else style)
+                for text, piece_style in row_pieces(job, width, now, self.roles)
             ]
-            strip = Strip(segments).adjust_cell_length(width, style)
+            strip = Strip(segments, width)
             self._cache[key] = strip
         return strip
 
