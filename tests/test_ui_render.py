@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rich.console import Console
 from rich.style import Style
 
 from ponyconsole.domain.models import Job, JobState, Progress, ProgressState
@@ -95,3 +96,32 @@ def test_a_narrow_tile_title_shortens_the_state_before_the_name() -> None:
     for width in range(4, 40):
         for node, busy in ((down, False), (cordoned, True), (ready, True)):
             assert len(title(node, busy, width)) <= width
+
+
+def test_a_rows_pieces_carry_each_cells_style() -> None:
+    """The bar's filled cells, its empty ones and its label each have their role's style;
+    the spaces after a word take its style when the next word's differs (SVG runs)."""
+    palette = {role: Style(color=f"#0000{i:02x}") for i, role in enumerate(ROLES, 1)}
+    running = Job(
+        id="v1",
+        source="/in/Up.mkv",
+        library="movies",
+        preset="Fast 1080p30",
+        state=JobState.RUNNING,
+        progress=Progress(ProgressState.WORKING, 1, 1, 50.0, 50.0, 30.0, 29.0, 60),
+        started_at=0.0,
+    )
+    row = render_row(running, 160, 90.0, palette)
+    chars = [(char, seg.style or None) for seg in row.render(Console()) for char in seg.text]
+    plain = row.plain
+    bar_start = plain.index("━")
+    label = plain.index("50%")
+    assert bar_start > plain.index("Fast 1080p30")
+    assert chars[bar_start][1] == palette["accent"]  # filled
+    assert chars[label - 2][1] == palette["accent"] + palette["bar-empty"]  # empty
+    assert {s for _, s in chars[label : label + 3]} == {palette["accent"]}
+    assert chars[plain.index("running")][1] == palette["accent"]
+    after_up = plain.index("Up.mkv") + len("Up.mkv")  # unstyled name, dim library next
+    assert {s for _, s in chars[after_up : plain.index("movies")]} == {None}
+    after_preset = plain.index("1080p30") + len("1080p30")  # dim preset, accent bar next
+    assert {s for _, s in chars[after_preset:bar_start]} == {palette["dim"]}
