@@ -125,3 +125,14 @@ def test_a_rows_pieces_carry_each_cells_style() -> None:
     assert {s for _, s in chars[after_up : plain.index("movies")]} == {None}
     after_preset = plain.index("1080p30") + len("1080p30")  # dim preset, accent bar next
     assert {s for _, s in chars[after_preset:bar_start]} == {palette["dim"]}
+
+
+def test_a_very_wide_terminal_gives_the_room_names_leave_to_the_reason() -> None:
+    reason = "pending: 0/6 nodes are available: 6 node(s) didn't match Pod's node selector."
+    job = Job(id="v1", source="/in/Up.mkv", library="movies", preset="Fast 1080p30",
+              state=JobState.PENDING, reason=reason)  # fmt: skip
+    assert reason not in render_row(job, 200, 0.0, PALETTE).plain  # cut at 28 cells
+    row = render_row(job, 260, 0.0, PALETTE)
+    assert reason in row.plain and row.cell_len == 260
+    widths = dict((column.name, w) for column, w in layout(260))
+    assert widths["NAME"] >= 48 and widths["REASON"] > 28

@@ -193,6 +193,7 @@ COLUMNS: tuple[Column, ...] = (
 
 MIN_NAME_WIDTH = 14
 COMFORTABLE_NAME_WIDTH = 30  # wide columns show only while names keep this much room
+NAME_ENOUGH = 48  # on very wide terminals the REASON column takes what names leave over
 WIDE_FROM = 110  # below this, not even the first wide column is tried
 # What goes first when even the narrow set does not fit (under ~76 columns).
 NARROW_DROP = ("RETRY", "PASS", "FPS")
@@ -224,7 +225,17 @@ def layout(width: int) -> tuple[tuple[Column, int], ...]:
         if _flex(columns, width) >= MIN_NAME_WIDTH:
             break
         columns = [c for c in columns if c.name != name]
-    return tuple((c, c.width or max(MIN_NAME_WIDTH, _flex(columns, width))) for c in columns)
+    name_width = max(MIN_NAME_WIDTH, _flex(columns, width))
+    reason_extra = 0
+    if name_width > NAME_ENOUGH and any(c.name == "REASON" for c in columns):
+        reason_extra, name_width = name_width - NAME_ENOUGH, NAME_ENOUGH
+
+    def size(c: Column) -> int:
+        if not c.width:
+            return name_width
+        return c.width + (reason_extra if c.name == "REASON" else 0)
+
+    return tuple((c, size(c)) for c in columns)
 
 
 def _fit(text: Text, width: int, justify: str) -> Text:
