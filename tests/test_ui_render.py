@@ -128,7 +128,7 @@ def test_a_rows_pieces_carry_each_cells_style() -> None:
 
 
 def test_a_very_wide_terminal_gives_the_room_names_leave_to_the_reason() -> None:
-    reason = "pending: 0/6 nodes are available: 6 node(s) didn't match Pod's node selector."
+    reason = "0/6 nodes are available: 6 node(s) didn't match Pod's node selector."
     job = Job(id="v1", source="/in/Up.mkv", library="movies", preset="Fast 1080p30",
               state=JobState.PENDING, reason=reason)  # fmt: skip
     assert reason not in render_row(job, 200, 0.0, PALETTE).plain  # cut at 28 cells
