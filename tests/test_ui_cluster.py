@@ -253,3 +253,46 @@ async def test_removing_the_selected_job_or_node_keeps_the_stream_alive() -> Non
         await backend.set_cordoned("pony-020", True)  # the stream still flows
         await until(pilot, lambda: app.ponies.nodes["pony-020"].cordoned)
         assert "event stream stopped" not in app.status.render().plain
+
+
+@pytest.mark.parametrize("scene", ["tiles", "lines"])
+async def test_a_progress_update_repaints_its_pony_without_walking_every_item(
+    scene: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """JobChanged with the same node and state (a progress tick) goes to its own pony only;
+    a change of state still walks every item (counts and places may change)."""
+    nodes, jobs = kube_scene() if scene == "tiles" else big_kube_scene()
+    backend = MemoryBackend(nodes, jobs, mode="cluster")
+    app = PonyConsole(backend, clock=lambda: NOW)
+    async with app.run_test(size=(160, 48)) as pilot:
+        # counts are set once the first batch is all applied (its walk is done)
+        await until(pilot, lambda: app.ponies.count == len(nodes) and app.status.counts)
+        running = next(
+            j for j in app.job_list.jobs.values() if j.state is JobState.RUNNING and j.progress
+        )
+        walks: list[int] = []
+        full = app._jobs_changed  # the walk of every item a batch may need
+        monkeypatch.setattr(app, "_jobs_changed", lambda: (walks.append(1), full()))
+        assert running.progress is not None and running.node is not None
+        moved = dataclasses.replace(
+            running,
+            progress=dataclasses.replace(running.progress, overall_percent=77.0, percent=77.0),
+        )
+        backend._put(moved)
+
+        def shows_77() -> bool:
+            return any(j.progress and j.progress.overall_percent == 77.0
+                       for j in app.ponies.items.get(running.node or "", ()))  # fmt: skip
+
+        await until(pilot, shows_77)
+        if scene == "tiles":
+            await until(pilot, lambda: "77%" in tile_text(tile_of(app, running.node or "")))
+        assert walks == []
+        assert app.job_list.jobs[running.id].progress == moved.progress
+
+        backend._put(dataclasses.replace(moved, state=JobState.FAILED, reason="boom"))
+        await until(pilot, lambda: walks != [])
+        await until(
+            pilot,
+            lambda: all(j.id != running.id for j in app.ponies.items.get(running.node or "", ())),
+        )

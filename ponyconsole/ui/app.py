@@ -133,6 +133,7 @@ class PonyConsole(App[None]):
         self.permissions = Permissions(frozenset(), "connecting…")
         self.sources: dict[str, SourceStatus] = {}
         self.inbox_rips: tuple[object, ...] | None = None
+        self._batch_moved = []
         status = self.status
         self._where = self.backend.mode + (" · read-only" if self.backend.read_only else "")
         status.mode = self._where
@@ -190,6 +191,7 @@ class PonyConsole(App[None]):
             async for event in events:
                 batch = [event, *(drain() if drain is not None else ())]
                 self._batch_jobs = self._batch_sources = False
+                self._batch_moved = []
                 for item in batch:
                     await self.apply(item)
                 # Once per batch, and only what the batch touched: a cordon (one node) must
@@ -198,8 +200,11 @@ class PonyConsole(App[None]):
                     self._show_sources()
                 if self._batch_jobs:
                     self._jobs_changed()
-                elif self._batch_sources:
-                    self._refresh_keys()  # disconnected or back: keys dim or light up
+                else:
+                    if self._batch_moved:  # counts and places unchanged: no walk of all items
+                        self.ponies.update_items(self._batch_moved)
+                    if self._batch_sources or self._batch_moved:
+                        self._refresh_keys()  # disconnected or back: keys dim or light up
                 await asyncio.sleep(self.REPAINT_INTERVAL)
         except Exception as error:  # a backend bug: say so, keep the console up
             self.status.connection = f"event stream stopped: {error!r}"
@@ -207,6 +212,7 @@ class PonyConsole(App[None]):
 
     _batch_jobs = True  # what the batch being applied touched (see connect)
     _batch_sources = True
+    _batch_moved: list[Job]  # items changed in place (same node and state): set in on_mount
 
     async def apply(self, event: BackendEvent) -> None:
         match event:
@@ -214,8 +220,12 @@ class PonyConsole(App[None]):
                 await self._resync(snapshot)
                 self._batch_jobs = True
             case JobChanged(job=job):
+                old = self.job_list.jobs.get(job.id)
                 self.job_list.upsert(job)
-                self._batch_jobs = True
+                if old is not None and old.state is job.state and old.node == job.node:
+                    self._batch_moved.append(job)  # progress: its own pony only
+                else:
+                    self._batch_jobs = True
             case JobRemoved(job_id=job_id):
                 self.job_list.remove(job_id)
                 self._batch_jobs = True

@@ -7,7 +7,7 @@ update repaints only its row unless it moves the row.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from rich.segment import Segment
@@ -98,10 +98,16 @@ class NodeLines(CursorRows, ScrollView, can_focus=True):
         if self._by_name.pop(name, None) is not None:
             self._reorder()
 
-    def set_items(self, items: Mapping[str, tuple[Job, ...]]) -> None:
-        """New items per node: repaint only the rows whose items changed."""
+    def set_items(
+        self, items: Mapping[str, tuple[Job, ...]], only: Iterable[str] | None = None
+    ) -> None:
+        """New items per node: repaint only the rows whose items changed (``only``: these
+        nodes' rows, when the caller knows which: no comparison of every node)."""
         old, self._items = self._items, items
-        changed = [n for n in set(old) | set(items) if old.get(n, ()) != items.get(n, ())]
+        if only is not None:
+            changed = list(only)
+        else:
+            changed = [n for n in set(old) | set(items) if old.get(n, ()) != items.get(n, ())]
         if self.query_text and changed:
             self._reorder()  # the filter also matches the items' names
             return

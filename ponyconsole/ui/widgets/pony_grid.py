@@ -155,6 +155,33 @@ class PonyGrid(Vertical):
         if self.cluster and self.query_text:
             self._filter_tiles()
 
+    def update_items(self, jobs: Iterable[Job]) -> None:
+        """Items that moved on where they are (same node, same state: a progress update):
+        only their tiles or lines repaint; no walk of every item (``set_jobs`` does that)."""
+        changed: dict[str, tuple[Job, ...]] = {}
+        for job in jobs:
+            name = job.node
+            if name is None and not self.cluster and len(self.nodes) == 1:
+                (name,) = self.nodes  # local mode: the one pony runs it, named or not
+            here = changed.get(name or "", self.items.get(name or "", ()))
+            at = next((i for i, j in enumerate(here) if j.id == job.id), None)
+            if at is not None and name is not None:
+                changed[name] = (*here[:at], job, *here[at + 1 :])
+        if not changed:
+            return
+        self.items = {**self.items, **changed}
+        if self.lines_mode:
+            self.lines.set_items(self.items, changed)
+            return
+        for tile in self.tiles():
+            here = changed.get(tile.node_name)
+            if here is None:
+                continue
+            if isinstance(tile, KubeTile):
+                tile.jobs = here
+            else:
+                tile.job = next((j for j in here if j.state is JobState.RUNNING), None)
+
     def busy(self, name: str) -> bool:
         return any(j.state is JobState.RUNNING for j in self.items.get(name, ()))
 
