@@ -2,7 +2,8 @@
 
 Every sample carries ``node`` (the Kubernetes Node name), so the figures join
 kube-state-metrics and the API server's own metrics without relabelling;
-power samples also carry their ``source`` (kasa, rapl, estimate).
+the power gauge also carries its ``source`` (kasa, rapl, estimate); the energy
+counter does not (one series across a change of source).
 """
 
 from __future__ import annotations
@@ -61,12 +62,14 @@ class NodeCollector(Collector):
             source = m.power_source.value
             yield self._gauge("power_watts", "Power drawn", m.watts, source=source)
             if m.energy_joules is not None:
+                # No ``source`` label here: a counter that changed labels when a plug stopped
+                # answering would start a new series, and rate() would see two half-counters.
                 energy = CounterMetricFamily(
                     f"{PREFIX}_energy_joules",
-                    "Energy drawn since the agent started",
-                    labels=["node", "source"],
+                    "Energy drawn since the agent started (whatever measured it)",
+                    labels=["node"],
                 )
-                energy.add_metric([node, source], m.energy_joules)
+                energy.add_metric([node], m.energy_joules)
                 yield energy
 
 
