@@ -171,6 +171,9 @@ async def test_a_pony_that_joins_is_read_at_its_address_and_one_that_leaves_is_f
             await until(pilot, lambda: laid_out(app, 6), 15, "six laid-out tiles")
             others = {name: poller.address_of(name) for name in PONIES}
             core.create_node(pony_node("derpy", address, "02:00:00:00:00:21"))
+            created = time.monotonic()
+            await until(pilot, lambda: any(t.node_name == "derpy" for t in app.tiles()), 5, "tile")
+            appeared = time.monotonic() - created
 
             def derpy_read() -> bool:
                 found = [t for t in app.tiles() if t.node_name == "derpy"]
@@ -181,12 +184,15 @@ async def test_a_pony_that_joins_is_read_at_its_address_and_one_that_leaves_is_f
             assert {name: poller.address_of(name) for name in PONIES} == others
 
             core.delete_node("derpy")
+            deleted = time.monotonic()
             await until(
                 pilot,
                 lambda: all(t.node_name != "derpy" for t in app.tiles()),
                 10,
                 "derpy's tile gone",
             )
+            vanished = time.monotonic() - deleted
+            assert appeared < 1.0 and vanished < 1.0, (appeared, vanished)  # from the watch
             assert "derpy" not in poller.tracked
             assert "agent:derpy" not in {s.name for s in backend.snapshot().sources}
             assert {name: poller.address_of(name) for name in PONIES} == others

@@ -134,3 +134,48 @@ def test_watch_events_decode_by_type() -> None:
     odd = {"metadata": {"name": 5, "labels": {"a": 1}}, "spec": {"unschedulable": "yes"}}
     node = wire.NODE.event(json.dumps({"type": "ADDED", "object": odd}).encode())["object"]
     assert node["metadata"]["name"] == 5 and node["spec"]["unschedulable"] == "yes"
+
+
+@pytest.mark.cluster
+@pytest.mark.timeout(120)
+def test_the_api_servers_own_bookmarks_decode_and_move_the_watch_on_without_a_relist(
+    kube_cluster: PonyCluster, kube_namespace: str
+) -> None:
+    """A BOOKMARK is an empty object of its kind: a Pod's carries ``"containers": null``.
+    The slim Pod schema refused it, and each bookmark (about one a minute) made the Pods
+    informer list everything again. Here the API server sends its initial-events-end
+    bookmark at once (a WatchList watch), for each kind the console watches."""
+    from ponyconsole.backends.kube.informer import Informer, Kind
+    from ponyconsole.backends.kube.raw_api import raw_get
+
+    create_job(kube_cluster, kube_namespace, pony_job("Mark.mkv", "vid-mark", run_duration="60s"))
+    api = kube_cluster._admin()
+    for decoders, path in (
+        (wire.POD, pods_path(kube_namespace)),
+        (wire.NODE, NODES_PATH),
+        (wire.JOB, jobs_path(kube_namespace)),
+    ):
+        query = [
+            ("allowWatchBookmarks", "true"),
+            ("resourceVersionMatch", "NotOlderThan"),
+            ("sendInitialEvents", "true"),
+            ("timeoutSeconds", "2"),
+            ("watch", "true"),
+        ]
+        response = raw_get(api, path, query, (5, 30))
+        seen: list[str] = []
+        informer = Informer(
+            Kind(path, RawList(api, path), decoders=decoders), None, lambda s, c: None
+        )
+        real_event = informer._event
+
+        def event(obj: dict[str, Any], seen: list[str] = seen, real: Any = real_event) -> None:
+            seen.append(str(obj.get("type")))
+            real(obj)
+
+        informer._event = event  # type: ignore[method-assign]
+        informer._read(response)  # the real bytes, through the informer's own reading
+        assert "BOOKMARK" in seen, (path, seen)
+        version = informer.resource_version
+        assert version and version.isdigit(), (path, version)  # moved on by the bookmark
+        assert informer.lists == 0  # and nothing made it list again

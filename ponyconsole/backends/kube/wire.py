@@ -145,6 +145,19 @@ class _Event(TypedDict, total=False):
     object: msgspec.Raw  # decoded once its type says how (an ERROR is a Status)
 
 
+class _BookmarkMeta(TypedDict, total=False):
+    resourceVersion: Any
+    annotations: dict[str, Any] | None
+
+
+class _Bookmark(TypedDict, total=False):
+    """A BOOKMARK's object: an empty object of the kind but for its version. Decoded on its
+    own: a Pod's comes with ``"containers": null``, which the Pod schema refuses, and every
+    bookmark (about one a minute) then cost a full re-list of the Pods."""
+
+    metadata: _BookmarkMeta
+
+
 class _NodeList(TypedDict, total=False):
     metadata: _ListMeta
     items: list[NodeWire]
@@ -173,6 +186,7 @@ class Decoders:
         self._object = msgspec.json.Decoder(item_type)
         self._any = msgspec.json.Decoder(dict[str, Any])
         self._event = msgspec.json.Decoder(_Event)
+        self._bookmark = msgspec.json.Decoder(_Bookmark)
 
     def page(self, data: bytes) -> dict[str, Any]:
         page: dict[str, Any] = self._page.decode(data)
@@ -185,6 +199,8 @@ class Decoders:
             event["object"] = {}
         elif event.get("type") == "ERROR":
             event["object"] = self._any.decode(raw)  # a Status: code, reason, message
+        elif event.get("type") == "BOOKMARK":
+            event["object"] = self._bookmark.decode(raw)
         else:
             event["object"] = self._object.decode(raw)
         return event
