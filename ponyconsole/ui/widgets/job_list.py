@@ -131,7 +131,7 @@ class JobList(CursorRows, CachedRoles, ScrollView, can_focus=True):
         row = self.scroll_offset.y + y
         width = self.scrollable_content_region.width
         if row >= len(self._order):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self.base_style)
         job = self._jobs[self._order[row]]
         selected = row == self.cursor
         now = self.clock()
@@ -142,7 +142,7 @@ class JobList(CursorRows, CachedRoles, ScrollView, can_focus=True):
         if strip is None:
             if tick:
                 self._aged[job.id] = now
-            style = self.rich_style
+            style = self.base_style
             if selected:
                 cursor = self.get_component_rich_style("joblist--cursor", partial=True)
                 style += Style(bgcolor=cursor.bgcolor, bold=True)

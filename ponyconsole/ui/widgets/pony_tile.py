@@ -186,7 +186,7 @@ class PonyTile(CachedRoles, Widget, can_focus=True):
         """One line of Rich text on the tile's own background, cut with an ellipsis."""
         text.no_wrap = True
         text.truncate(width, overflow="ellipsis")
-        base = self.rich_style
+        base = self.base_style
         segments = [
             Segment(seg.text, base + seg.style if seg.style else base)
             for seg in text.render(self.app.console)
