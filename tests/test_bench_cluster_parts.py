@@ -76,3 +76,26 @@ def test_the_three_open_aims_print_as_ratios_against_k9s(
     paint = next(line for line in out.splitlines() if "first full paint" in line)
     assert paint.endswith("MISSED")  # 2 s against the 1 s aim
     assert next(line for line in out.splitlines() if "RSS" in line).endswith("met")
+
+
+def test_the_consoles_start_up_milestones_split_its_first_paint(tmp_path: Path) -> None:
+    """bench_cluster_cost reads the console's PONYCONSOLE_STARTUP_TRACE: the last line of each
+    milestone, in seconds from the process start."""
+    from bench.bench_cluster_cost import trace_marks
+
+    trace = tmp_path / "trace"
+    start = 1000.0
+    trace.write_text(
+        "1000.0500 MainThread main\n"
+        "1001.1000 MainThread app imported\n"
+        "1000.6000 informer-nodes listed nodes (300)\n"
+        "1001.2500 informer-pods listed pods (3000)\n"
+        "1001.5000 MainThread rebuilt\n"
+        "1001.4000 MainThread painted (0 nodes, 0 items)\n"
+        "1001.9000 MainThread painted (300 nodes, 3000 items)\n"
+    )
+    marks = trace_marks(trace, start)
+    assert marks == pytest.approx(
+        {"imports done": 1.1, "lists landed": 1.25, "converted": 1.5, "items painted": 1.9}
+    )
+    assert trace_marks(tmp_path / "missing", start) == {}  # a console that wrote none
