@@ -10,6 +10,7 @@ from rich.text import Text
 
 from ponyconsole.domain.naming import shown
 
+_PLAIN = Style()
 SPARK_CHARS = "▁▂▃▄▅▆▇█"
 
 
@@ -66,16 +67,9 @@ def bar_pieces(percent: float, width: int, fill: Style, empty: Style) -> list[tu
     return pieces
 
 
-def bar(percent: float, width: int, fill: Style | str = "", empty: Style | str = "") -> Text:
+def bar(percent: float, width: int, fill: Style = _PLAIN, empty: Style = _PLAIN) -> Text:
     """A progress bar of heavy lines with half-cell resolution (as Textual's ProgressBar)."""
-    percent = min(100.0, max(0.0, percent))
-    halves = round(percent / 100 * width * 2)
-    full, half = divmod(halves, 2)
-    text = Text("━" * full, style=fill)
-    if half:
-        text.append("╸", style=fill)
-    text.append("━" * (width - full - half), style=empty)
-    return text
+    return Text.assemble(*bar_pieces(percent, width, fill, empty))
 
 
 _CONTROL = {c: "�" for c in range(32)} | {0x0A: "␤", 0x0D: "␍", 0x09: "␉", 0x7F: "�"}

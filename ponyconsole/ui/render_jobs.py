@@ -238,24 +238,14 @@ def layout(width: int) -> tuple[tuple[Column, int], ...]:
     return tuple((c, size(c)) for c in columns)
 
 
-def _fit(text: Text, width: int, justify: str) -> Text:
-    text.truncate(width, overflow="ellipsis")
-    pad = width - text.cell_len
-    if pad > 0:
-        if justify == "right":
-            text = Text(" " * pad) + text
-        else:
-            text.append(" " * pad)
-    return text
-
-
 def render_header(width: int, palette: Palette) -> Text:
-    row = Text(style=palette["header"])
+    pieces: list[Piece] = []
     for i, (column, w) in enumerate(layout(width)):
         if i:
-            row.append(" ")
-        row.append_text(_fit(Text(column.name), w, column.justify))
-    return _fit(row, width, "left")
+            pieces.append((" ", None))
+        pieces.extend(_fit_pieces(_text(column.name), w, column.justify))
+    fitted = _fit_pieces(CellText(pieces, None), width, "left")
+    return Text("".join(text for text, _ in fitted), style=palette["header"])
 
 
 def _cells(pieces: list[Piece]) -> int:

@@ -539,14 +539,15 @@ class KubeBackend:
 
     def _resync(self) -> None:
         self._resync_pending = False
+        first = not self.first_sync.is_set()
         mark("rebuild")
         self.store.rebuild()
         mark("rebuilt")
-        if not self.first_sync.is_set():
+        if first:
             self.agents.poller.hold(FIRST_AGENT_POLL_DELAY)  # after the first paint
         self.agents.sync(self.store.nodes)
         self._hub.resync()
-        if not self.first_sync.is_set():
+        if first:
             # 3,000 items and their objects live as long as the console: out of the
             # collector's full passes, which otherwise walk them all (a pause on screen).
             gc.freeze()

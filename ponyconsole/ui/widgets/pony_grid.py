@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from rich.text import Text
 from textual.containers import Vertical
@@ -129,9 +129,7 @@ class PonyGrid(Vertical):
         """Which items run (or wait) on which pony; only what changed repaints."""
         jobs = list(jobs)
         items: dict[str, tuple[Job, ...]] = {}
-        if not self.cluster and len(self.nodes) == 1:
-            # local mode: this machine runs whatever runs, named or not
-            (name,) = self.nodes
+        if (name := self._only_pony()) is not None:
             running = [j for j in jobs if j.state is JobState.RUNNING and j.node in (None, name)]
             items[name] = tuple(running)
         else:
@@ -146,12 +144,7 @@ class PonyGrid(Vertical):
             self.lines.set_items(items)
             self._count()
             return
-        for tile in self.tiles():
-            here = items.get(tile.node_name, ())
-            if isinstance(tile, KubeTile):
-                tile.jobs = here
-            else:
-                tile.job = next((j for j in here if j.state is JobState.RUNNING), None)
+        self._show_on_tiles(items, every=True)
         if self.cluster and self.query_text:
             self._filter_tiles()
 
@@ -160,12 +153,12 @@ class PonyGrid(Vertical):
         only their tiles or lines repaint; no walk of every item (``set_jobs`` does that)."""
         changed: dict[str, tuple[Job, ...]] = {}
         for job in jobs:
-            name = job.node
-            if name is None and not self.cluster and len(self.nodes) == 1:
-                (name,) = self.nodes  # local mode: the one pony runs it, named or not
-            here = changed.get(name or "", self.items.get(name or "", ()))
+            name = job.node if job.node is not None else self._only_pony()
+            if name is None:
+                continue
+            here = changed.get(name, self.items.get(name, ()))
             at = next((i for i, j in enumerate(here) if j.id == job.id), None)
-            if at is not None and name is not None:
+            if at is not None:
                 changed[name] = (*here[:at], job, *here[at + 1 :])
         if not changed:
             return
@@ -173,10 +166,21 @@ class PonyGrid(Vertical):
         if self.lines_mode:
             self.lines.set_items(self.items, changed)
             return
+        self._show_on_tiles(changed, every=False)
+
+    def _only_pony(self) -> str | None:
+        """Local mode's one pony, which runs whatever runs, named or not; else None."""
+        if not self.cluster and len(self.nodes) == 1:
+            return next(iter(self.nodes))
+        return None
+
+    def _show_on_tiles(self, items: Mapping[str, tuple[Job, ...]], every: bool) -> None:
+        """Give each tile its items (``every``: tiles missing from ``items`` get none; else
+        only the tiles named in ``items`` change)."""
         for tile in self.tiles():
-            here = changed.get(tile.node_name)
-            if here is None:
+            if not every and tile.node_name not in items:
                 continue
+            here = items.get(tile.node_name, ())
             if isinstance(tile, KubeTile):
                 tile.jobs = here
             else:
